@@ -1,0 +1,326 @@
+"""Reading snapshots: files, JSON arrays, JSON Lines, .gz, directories, stdin.
+
+`read(paths)` yields, in input order, either a document as the tuple
+`(document, file, line)` (line is None outside JSON Lines) or an
+`InputError`. Tuples keep the per-document path free of allocations beyond
+the parse itself. JSON Lines are streamed line by line, so memory does not
+grow with the number of documents; a broken line, file or archive becomes an
+`InputError` and reading goes on with the next.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import re
+import sys
+import zlib
+from decimal import Decimal
+from typing import IO, Any, Iterable, Iterator, Union
+
+import orjson
+
+from .model import InputError
+
+Item = Union[tuple, InputError]
+
+#: Extensions `compliance scan DIR` reads (SNAPSHOTS.md "Files").
+LINE_EXTENSIONS = (".jsonl", ".ndjson")
+DOCUMENT_EXTENSIONS = (".json", *LINE_EXTENSIONS)
+#: A JSON Lines line longer than this is reported, not read into memory.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+#: A whole-JSON file (one document or an array) larger than this is reported.
+MAX_FILE_BYTES = 512 * 1024 * 1024
+
+# orjson parses numbers as binary floats. A literal with at most 15
+# significant digits survives that exactly (to_decimal goes through repr); a
+# longer one, or one with an exponent, is sent to the exact parser below.
+# The pattern errs towards false alarms (it also sees digits inside strings),
+# which cost speed, never exactness.
+_INEXACT = re.compile(rb"[:,\[]\s*-?(?:[0-9]\.?){16}|[:,\[]\s*-?[0-9]+(?:\.[0-9]+)?[eE]")
+_WHITESPACE = b" \t\r\n"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def _exact_loads(data: bytes) -> Any:
+    """Parse with every number exact (Decimal), for the rare inexact literal."""
+    text = data.decode("utf-8")
+    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+
+
+def loads(data: bytes) -> Any:
+    """Parse one JSON text, exactly. Raises SyntaxProblem with a readable reason."""
+    try:
+        if _INEXACT.search(data) is None:
+            return orjson.loads(data)
+        return _exact_loads(data)
+    except orjson.JSONDecodeError as e:
+        raise SyntaxProblem(_syntax_reason(e.msg, data, e.pos), e.lineno, e.colno) from None
+    except UnicodeDecodeError:
+        raise SyntaxProblem("not valid UTF-8 text", None, None) from None
+    except json.JSONDecodeError as e:
+        raise SyntaxProblem(_syntax_reason(e.msg, data, e.pos), e.lineno, e.colno) from None
+    except RecursionError:
+        raise SyntaxProblem(_DEPTH, None, None) from None
+    except ValueError as e:  # NaN / Infinity in the exact parser
+        raise SyntaxProblem(f"not valid JSON: {e}", None, None) from None
+
+
+_DEPTH = "not valid JSON: nested too deeply (more than 1,024 levels)"
+
+
+class SyntaxProblem(Exception):
+    def __init__(self, reason: str, line: int | None, column: int | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+        self.column = column
+
+
+def _syntax_reason(msg: str, data: bytes, pos: int) -> str:
+    if "UTF-8" in msg:
+        return "not valid UTF-8 text"
+    if "depth limit" in msg or "recursion" in msg.lower():
+        return _DEPTH
+    if "empty" in msg:
+        return "empty: no JSON document"
+    if "infinity" in msg:
+        return "not valid JSON: a number too large to be an amount"
+    rest = bytes(data[pos : pos + 9]).lstrip(b"-")
+    for word in (b"NaN", b"Infinity"):
+        if rest.startswith(word):
+            return f"not valid JSON: {word.decode()} is not a number JSON allows"
+    return f"not valid JSON: {msg}"
+
+
+# -- files ----------------------------------------------------------------------
+
+
+class Reader:
+    """Reads documents from paths; `prefilter` (a bytes regex) skips text without a match.
+
+    With a prefilter, errors are not reported: a pre-pass (the merchant
+    look-up) reads quietly and leaves reporting to the main pass.
+    """
+
+    def __init__(self, prefilter: re.Pattern[bytes] | None = None) -> None:
+        self.prefilter = prefilter
+        self.quiet = prefilter is not None
+
+    def read(self, paths: Iterable[str]) -> Iterator[Item]:
+        for path in paths:
+            if path == "-":
+                yield from self._stream(sys.stdin.buffer, "<stdin>", sniff_gzip=True)
+            elif os.path.isdir(path):
+                for found in walk(path):
+                    if isinstance(found, InputError):
+                        if not self.quiet:
+                            yield found
+                    else:
+                        yield from self.read_file(found)
+            else:
+                yield from self.read_file(path)
+
+    def read_file(self, path: str) -> Iterator[Item]:
+        try:
+            raw = open(path, "rb")
+        except OSError as e:
+            if not self.quiet:
+                yield InputError(path, None, "", _os_reason(e))
+            return
+        with raw:
+            name = path.lower()
+            if name.endswith(".gz"):
+                name = name[:-3]
+                stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb")
+            else:
+                stream = raw
+            if name.endswith(LINE_EXTENSIONS):
+                yield from self._lines(stream, path)
+            elif name.endswith(".json"):
+                yield from self._whole(stream, path)
+            else:
+                yield from self._stream(stream, path, sniff_gzip=stream is raw)
+
+    def _stream(self, stream: IO[bytes], path: str, sniff_gzip: bool) -> Iterator[Item]:
+        """A stream of unknown shape (stdin, an unusual file name): look, then read."""
+        buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
+        try:
+            head = buffered.peek(2)[:2]
+        except (OSError, EOFError, zlib.error) as e:
+            if not self.quiet:
+                yield InputError(path, None, "", _archive_reason(e))
+            return
+        if sniff_gzip and head == b"\x1f\x8b":
+            buffered = io.BufferedReader(gzip.GzipFile(fileobj=buffered, mode="rb"))  # type: ignore[arg-type]
+        try:
+            first = buffered.peek(64)
+        except (OSError, EOFError, zlib.error) as e:
+            if not self.quiet:
+                yield InputError(path, None, "", _archive_reason(e))
+            return
+        if first.lstrip(_WHITESPACE)[:1] == b"[":
+            yield from self._whole(buffered, path)
+            return
+        # One document per line, unless the first line is not a whole document
+        # (a pretty-printed object): then the stream is one document.
+        try:
+            line = buffered.readline(MAX_LINE_BYTES + 1)
+            while line and not line.strip(_WHITESPACE):
+                line = buffered.readline(MAX_LINE_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as e:
+            if not self.quiet:
+                yield InputError(path, None, "", _archive_reason(e))
+            return
+        try:
+            orjson.loads(line)
+        except orjson.JSONDecodeError:
+            yield from self._whole(buffered, path, prefix=line)
+            return
+        yield from self._lines(buffered, path, first=line)
+
+    def _whole(self, stream: IO[bytes], path: str, prefix: bytes = b"") -> Iterator[Item]:
+        """A file holding one document or a JSON array of documents."""
+        try:
+            data = prefix + stream.read(MAX_FILE_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as e:
+            if not self.quiet:
+                yield InputError(path, None, "", _archive_reason(e))
+            return
+        if len(data) > MAX_FILE_BYTES:
+            if not self.quiet:
+                yield InputError(
+                    path, None, "", f"file larger than {MAX_FILE_BYTES // 2**20:,} MiB: split it, or use JSON Lines"
+                )
+            return
+        if self.prefilter is not None and self.prefilter.search(data) is None:
+            return
+        if not data.strip(_WHITESPACE):
+            if not self.quiet:
+                yield InputError(path, None, "", "empty file: no document")
+            return
+        try:
+            value = loads(data)
+        except SyntaxProblem as e:
+            if not self.quiet:
+                reason = e.reason if e.column is None else f"{e.reason} (column {e.column})"
+                yield InputError(path, e.line, "", reason)
+            return
+        if isinstance(value, list):
+            if not value and not self.quiet:
+                yield InputError(path, None, "", "empty list: no document")
+            for index, document in enumerate(value):
+                yield (document, path, None, index)
+        else:
+            yield (value, path, None, None)
+
+    def _lines(self, stream: IO[bytes], path: str, first: bytes | None = None) -> Iterator[Item]:
+        """JSON Lines: one document a line, streamed."""
+        prefilter = self.prefilter
+        quiet = self.quiet
+        number = 0
+        seen = False
+        readline = stream.readline
+        try:
+            line = first if first is not None else readline(MAX_LINE_BYTES + 1)
+            while line:
+                number += 1
+                if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                    while line and not line.endswith(b"\n"):
+                        line = readline(MAX_LINE_BYTES)
+                    if not quiet:
+                        yield InputError(path, number, "", f"line longer than {MAX_LINE_BYTES // 2**20} MiB")
+                    seen = True
+                elif prefilter is None or prefilter.search(line) is not None:
+                    try:
+                        if _INEXACT.search(line) is None:
+                            yield (orjson.loads(line), path, number, None)
+                        else:
+                            yield (_exact_loads(line), path, number, None)
+                        seen = True
+                    except Exception:
+                        if line.strip(_WHITESPACE):
+                            seen = True
+                            if not quiet:
+                                yield _line_error(line, path, number)
+                else:
+                    seen = True
+                line = readline(MAX_LINE_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as e:
+            if not quiet:
+                yield InputError(path, number + 1 if number else None, "", _archive_reason(e))
+            return
+        if not seen and not quiet:
+            yield InputError(path, None, "", "empty file: no document")
+
+
+def _line_error(line: bytes, path: str, number: int) -> InputError:
+    try:
+        loads(line)
+    except SyntaxProblem as e:
+        reason = e.reason if e.column is None else f"{e.reason} (column {e.column})"
+        return InputError(path, number, "", reason)
+    return InputError(path, number, "", "not valid JSON")  # pragma: no cover - loads agrees
+
+
+def _os_reason(e: OSError) -> str:
+    return f"cannot read: {e.strerror or e}"
+
+
+def _archive_reason(e: BaseException) -> str:
+    if isinstance(e, gzip.BadGzipFile):
+        return "not a gzip file"
+    if isinstance(e, (EOFError, zlib.error)):
+        return "gzip data is corrupt or truncated"
+    if isinstance(e, OSError):
+        return _os_reason(e)
+    return f"cannot read: {e}"  # pragma: no cover
+
+
+# -- directories --------------------------------------------------------------
+
+
+def walk(top: str) -> Iterator[str | InputError]:
+    """Snapshot files under `top`, sorted, following links but never in a loop."""
+    seen: dict[tuple[int, int], str] = {}
+
+    def visit(directory: str) -> Iterator[str | InputError]:
+        try:
+            info = os.stat(directory)
+        except OSError as e:
+            yield InputError(directory, None, "", _os_reason(e))
+            return
+        key = (info.st_dev, info.st_ino)
+        if key in seen:
+            yield InputError(directory, None, "", f"symbolic link loop: this folder is {seen[key]} again; not read twice")
+            return
+        seen[key] = directory
+        try:
+            entries = sorted(os.scandir(directory), key=lambda e: e.name)
+        except OSError as e:
+            yield InputError(directory, None, "", _os_reason(e))
+            return
+        for entry in entries:
+            path = os.path.join(directory, entry.name)
+            try:
+                is_dir = entry.is_dir()
+            except OSError as e:  # pragma: no cover - racing deletions
+                yield InputError(path, None, "", _os_reason(e))
+                continue
+            if is_dir:
+                yield from visit(path)
+                continue
+            name = entry.name.lower().removesuffix(".gz")
+            if not name.endswith(DOCUMENT_EXTENSIONS):
+                continue
+            if entry.is_symlink() and not os.path.exists(path):
+                yield InputError(path, None, "", "cannot read: broken symbolic link")
+                continue
+            yield path
+
+    yield from visit(top)

@@ -1,0 +1,223 @@
+"""The snapshot contract (SNAPSHOTS.md): schemas, validation, readable errors.
+
+Validation on the per-document path uses compiled validators
+(`jsonschema_rs`); explaining an invalid document walks our own schemas so
+that the reason names the field in words a merchant team understands:
+`/price/tiers/0/price: "abc" is not a decimal amount`.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any, Iterator
+
+from .resources import schemas_dir
+
+KINDS = ("product", "order", "merchant", "signup")
+_BASE = "https://compliance.example/schemas/"
+
+
+@cache
+def load_schemas() -> dict[str, dict[str, Any]]:
+    """Every schema file by its name (`product`, `common`, ...)."""
+    out = {}
+    for path in sorted(schemas_dir().glob("*.schema.json")):
+        out[path.name.removesuffix(".schema.json")] = json.loads(path.read_text("utf-8"))
+    return out
+
+
+@cache
+def validators() -> dict[str, Any]:
+    """A compiled validator per document kind."""
+    import jsonschema_rs
+
+    schemas = load_schemas()
+    registry = jsonschema_rs.Registry([(s["$id"], s) for s in schemas.values() if "$id" in s])
+    return {
+        kind: jsonschema_rs.validator_for(schemas[kind], registry=registry)
+        for kind in KINDS
+    }
+
+
+# -- explaining ---------------------------------------------------------------
+
+
+def pointer(parts: Any) -> str:
+    """A JSON Pointer (RFC 6901) from path parts."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def show(value: Any) -> str:
+    """A value as it would appear in JSON, shortened for a message."""
+    if isinstance(value, str):
+        if len(value) > 40:
+            return f'"{value[:30]}…" ({len(value):,} characters)'
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    text = str(value)
+    return text if len(text) <= 40 else text[:30] + "…"
+
+
+class _Schemas:
+    """Walks our schema files by instance path, following $ref, allOf and anyOf."""
+
+    def __init__(self) -> None:
+        self.files = load_schemas()
+
+    def resolve(self, node: dict[str, Any], base: str) -> tuple[dict[str, Any], str]:
+        while "$ref" in node:
+            ref = node["$ref"]
+            target, _, frag = ref.partition("#")
+            if target:
+                base = target.removesuffix(".schema.json")
+            doc: Any = self.files[base]
+            for part in filter(None, frag.split("/")):
+                doc = doc[part]
+            node = doc
+        return node, base
+
+    def branches(self, node: dict[str, Any], base: str) -> Iterator[tuple[dict[str, Any], str]]:
+        node, base = self.resolve(node, base)
+        yield node, base
+        for sub in node.get("allOf", ()):
+            yield from self.branches(sub, base)
+
+    def child(self, node: dict[str, Any], base: str, key: Any) -> tuple[dict[str, Any], str] | None:
+        for branch, b in self.branches(node, base):
+            if isinstance(key, int) and "items" in branch:
+                return branch["items"], b
+            props = branch.get("properties", {})
+            if key in props:
+                return props[key], b
+            extra = branch.get("additionalProperties")
+            if isinstance(extra, dict):
+                return extra, b
+            for alt in branch.get("anyOf", ()):
+                found = self.child(alt, b, key)
+                if found:
+                    return found
+        return None
+
+    def at(self, kind: str, path: list[Any]) -> tuple[dict[str, Any], str] | None:
+        here: tuple[dict[str, Any], str] | None = (self.files[kind], kind)
+        for key in path:
+            if here is None:
+                return None
+            here = self.child(here[0], here[1], key)
+        return here
+
+    def describe(self, node: dict[str, Any], base: str) -> str:
+        """What a schema node expects, in words."""
+        ref = node.get("$ref", "")
+        named = _NAMED.get(ref.rpartition("/")[2]) if "#/$defs/" in ref else None
+        if named:
+            return named
+        node, base = self.resolve(node, base)
+        if "anyOf" in node:
+            return " or ".join(self.describe(alt, base) for alt in node["anyOf"])
+        if "const" in node:
+            return json.dumps(node["const"])
+        if "enum" in node:
+            return "one of " + ", ".join(json.dumps(v) for v in node["enum"])
+        kind = node.get("type")
+        words = _TYPES.get(kind, "a valid value")
+        if kind == "integer" and "minimum" in node and "maximum" in node:
+            words += f" from {node['minimum']:,} to {node['maximum']:,}"
+        elif kind == "integer" and "minimum" in node:
+            words += f" of at least {node['minimum']:,}"
+        return words
+
+
+_NAMED = {
+    "money": "a decimal amount",
+    "time": 'a time (RFC 3339 such as "2022-12-27T08:00:00Z", or a date "2022-12-01")',
+    "country": 'a country code (ISO 3166-1 alpha-2, upper case, e.g. "DE")',
+    "buyer_level": 'a buyer level ("L0" to "L4")',
+    "quantity": "a whole number of at least 1",
+}
+_TYPES = {
+    "integer": "a whole number",
+    "number": "a number",
+    "string": "text",
+    "boolean": "true or false",
+    "object": "an object",
+    "array": "a list",
+    "null": "null",
+}
+
+
+@cache
+def _walker() -> _Schemas:
+    return _Schemas()
+
+
+def explain(kind: str, document: Any, errors: list[Any]) -> list[tuple[str, str]]:
+    """(JSON Pointer, reason) for each schema error, in the validator's order."""
+    walker = _walker()
+    out = []
+    for error in errors:
+        path = list(error.instance_path)
+        name = type(error.kind).__name__
+        value = error.instance
+        if name == "Required":
+            prop = error.kind.property
+            problem = (pointer(path + [prop]), "required field is missing")
+            if problem not in out:
+                out.append(problem)
+            continue
+        here = walker.at(kind, path)
+        if name == "MaxLength" and isinstance(value, str):
+            reason = f"text of {len(value):,} characters is longer than the maximum {error.kind.limit:,}"
+        elif name == "MinLength":
+            reason = f"{show(value)} is shorter than {error.kind.limit} character(s)"
+        elif name == "MinItems":
+            reason = f"{show(value)} has fewer than {error.kind.limit} item(s)"
+        elif name in ("MaxItems", "MaxProperties"):
+            reason = f"{show(value)} has more than {error.kind.limit:,} entries"
+        elif here is not None:
+            reason = f"{show(value)} is not {walker.describe(*here)}"
+        else:  # pragma: no cover - every instance path lies inside our schemas
+            reason = error.message
+        problem = (pointer(path), reason)
+        if problem not in out:
+            out.append(problem)
+    return out
+
+
+def check_document(document: Any) -> tuple[str | None, list[tuple[str, str]]]:
+    """The document's kind and its problems (empty when it is a valid snapshot)."""
+    if not isinstance(document, dict):
+        return None, [("", f"expected a document (a JSON object), got {_a(document)}")]
+    kind = document.get("kind")
+    if kind is None:
+        return None, [("/kind", f"required field is missing (one of {_kinds()})")]
+    if kind not in KINDS:
+        return None, [("/kind", f"{show(kind)} is not a document kind (one of {_kinds()})")]
+    validator = validators()[kind]
+    if validator.is_valid(document):
+        return kind, []
+    return kind, explain(kind, document, list(validator.iter_errors(document)))
+
+
+def _kinds() -> str:
+    return ", ".join(f'"{k}"' for k in KINDS)
+
+
+def _a(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bool):
+        return "true/false"
+    if value is None:
+        return "null"
+    return "a number"
