@@ -1,0 +1,106 @@
+"""compliance: a policy-as-code checker for B2B marketplace listings.
+
+The Python API, for listing tools written in Python::
+
+    import checker
+
+    policies = checker.load_policies()            # the bundled pack (compiled, cached)
+    report = checker.check([product], as_of="2022-12-27")
+    for finding in report.findings:
+        print(finding.rule, finding.path, finding.message)
+    report.exit_code()                            # 0, 1 or 2, as the CLI would exit
+
+Everything else in the package is private.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Any, Iterable
+
+__version__ = "0.1.0"
+
+from .model import DocumentRef, Finding, InputError, NotEvaluated, Report  # noqa: E402
+from .policy.compiler import CompiledPack  # noqa: E402
+from .policy.loader import PolicyError  # noqa: E402
+
+__all__ = [
+    "CompiledPack",
+    "DocumentRef",
+    "Finding",
+    "InputError",
+    "NotEvaluated",
+    "PolicyError",
+    "Report",
+    "__version__",
+    "check",
+    "load_policies",
+    "scan",
+    "verify",
+]
+
+
+def load_policies(paths: Iterable[str | Path] = (), *, bundled: bool = True) -> CompiledPack:
+    """The bundled policy pack plus the folders or files in `paths` (a rule with the
+    same id replaces the bundled one); `bundled=False` loads only `paths`.
+
+    Raises PolicyError, naming the file, the rule and the problem.
+    """
+    from .policy.cache import load_compiled
+    from .policy.loader import default_dirs
+
+    return load_compiled(default_dirs(paths, bundled=bundled))
+
+
+def _as_of(value: str | _dt.datetime | _dt.date | None) -> _dt.datetime:
+    from .values import parse_time
+
+    if value is None:
+        return _dt.datetime.now(_dt.timezone.utc)
+    return parse_time(value)
+
+
+def check(
+    documents: Iterable[Any],
+    *,
+    as_of: str | _dt.datetime | _dt.date | None = None,
+    policies: CompiledPack | None = None,
+    lang: str = "en",
+) -> Report:
+    """Check documents given as Python objects (dicts as parsed from JSON).
+
+    Merchants among `documents` are resolved for the others. `as_of` (default
+    now) is the time listing rules are judged at; orders are judged at their
+    own created_at.
+    """
+    from .engine import Session, collect_merchants
+
+    compiled = policies if policies is not None else load_policies()
+    items = [(doc, "<input>", None, i) for i, doc in enumerate(documents)]
+    merchants = collect_merchants(items) if compiled.needs_merchant else {}
+    session = Session(compiled, as_of=_as_of(as_of), merchants=merchants, lang=lang)
+    session.feed(items)
+    return session.report()
+
+
+def scan(
+    paths: Iterable[str | Path],
+    *,
+    as_of: str | _dt.datetime | _dt.date | None = None,
+    policies: CompiledPack | None = None,
+    lang: str = "en",
+) -> Report:
+    """Read and check every document in files and folders ("-" is stdin)."""
+    from .engine import scan_paths
+
+    compiled = policies if policies is not None else load_policies()
+    return scan_paths([str(p) for p in paths], compiled, as_of=_as_of(as_of), lang=lang)
+
+
+def verify(policies: CompiledPack | None = None) -> list[Any]:
+    """Run every rule's own examples; returns the failures (empty when all hold)."""
+    from .verify import run_examples
+
+    compiled = policies if policies is not None else load_policies()
+    return [r for r in run_examples(compiled) if not r.ok]

@@ -1,0 +1,198 @@
+"""Running a compiled pack over documents: validation, merchants, findings.
+
+The per-document path: validate with the compiled schema validator, run the
+fused evaluator of the document's kind, and render messages only for what
+failed. Everything read ends up either checked (`documents`) or in
+`errors`: read = checked + errors.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import shutil
+import sys
+import tempfile
+from typing import Any, Iterable, Iterator, Mapping
+
+from . import __version__
+from .model import DocumentRef, Finding, InputError, NotEvaluated, Report
+from .policy.compiler import CompiledPack, RuleFailure
+from .reading import Item, Reader
+from .snapshots import check_document, pointer, validators
+from .values import BadValue, format_time
+
+#: a merchant document, as raw bytes, before it is parsed (the look-up pre-pass)
+MERCHANT_TEXT = re.compile(rb'"kind"\s*:\s*"merchant"')
+
+
+class Session:
+    """One run over documents. Mutable: it accumulates the report as it goes."""
+
+    def __init__(
+        self,
+        compiled: CompiledPack,
+        *,
+        as_of: _dt.datetime,
+        merchants: Mapping[str, Any] | None = None,
+        lang: str = "en",
+    ) -> None:
+        self.compiled = compiled
+        self.as_of = as_of
+        self.merchants = merchants or {}
+        self.lang = lang
+        self.findings: list[Finding] = []
+        self.errors: list[InputError] = []
+        self.not_evaluated: list[NotEvaluated] = []
+        self.documents = 0
+
+    def feed(self, items: Iterable[Item]) -> None:
+        compiled = self.compiled
+        evaluators = compiled.evaluators
+        schema = validators()
+        as_of = self.as_of
+        merchants = self.merchants
+        hits: list[tuple[int, Any]] = []
+        missing: list[int] = []
+        for item in items:
+            if item.__class__ is not tuple:
+                self.errors.append(item)  # type: ignore[arg-type]
+                continue
+            doc, file, line, index = item  # type: ignore[misc]
+            kind = doc.get("kind") if doc.__class__ is dict else None
+            validator = schema.get(kind)  # type: ignore[arg-type]
+            if validator is None or not validator.is_valid(doc):
+                self._invalid(doc, file, line, index)
+                continue
+            try:
+                evaluators[kind](doc, as_of, merchants, hits, missing)
+            except (BadValue, RuleFailure) as e:
+                hits.clear()
+                missing.clear()
+                self.errors.append(_evaluation_error(e, doc, compiled, file, line, index))
+                continue
+            self.documents += 1
+            if hits or missing:
+                self._report(doc, kind, file, line, hits, missing)
+                hits.clear()
+                missing.clear()
+
+    def _invalid(self, doc: Any, file: str, line: int | None, index: int | None) -> None:
+        _, problems = check_document(doc)
+        prefix = f"/{index}" if index is not None else ""
+        where, reason = problems[0]
+        more = tuple(f"{prefix}{p}: {r}" for p, r in problems[1:10])
+        self.errors.append(InputError(file, line, prefix + where, reason, more))
+
+    def _report(self, doc: dict, kind: str, file: str, line: int | None, hits: list, missing: list) -> None:
+        rules = self.compiled.pack.rules
+        ref = DocumentRef(kind, doc.get("id"), file if line is None else f"{file}:{line}")
+        merchant_id = doc.get("merchant_id") if kind != "merchant" else doc.get("id")
+        merchant = self.merchants.get(merchant_id) if merchant_id is not None else None
+        for rule_index, item_index in hits:
+            rule = rules[rule_index]
+            path, message, remedy = self.compiled.renderers[rule_index](doc, self.as_of, merchant, item_index, self.lang)
+            self.findings.append(
+                Finding(rule.id, rule.family, rule.severity, rule.penalty, ref, merchant_id, path, message, remedy)
+            )
+        for rule_index in missing:
+            rule = rules[rule_index]
+            reason = f"merchant {merchant_id} is not in the scan; the rule needs the merchant's data"
+            self.not_evaluated.append(NotEvaluated(rule.id, rule.family, ref, reason))
+
+    def report(self) -> Report:
+        pack = self.compiled.pack
+        metadata = {
+            "tool": "compliance",
+            "version": __version__,
+            "policy_pack": {"name": pack.name, "version": pack.version, "content_hash": pack.content_hash},
+            "as_of": format_time(self.as_of),
+            "lang": self.lang,
+        }
+        return Report(tuple(self.findings), tuple(self.errors), tuple(self.not_evaluated), self.documents, metadata)
+
+
+def _evaluation_error(
+    error: Exception, doc: Any, compiled: CompiledPack, file: str, line: int | None, index: int | None
+) -> InputError:
+    prefix = f"/{index}" if index is not None else ""
+    if isinstance(error, BadValue):
+        found = _find(doc, error.value)
+        where = pointer(found) if found is not None else ""
+        return InputError(file, line, prefix + where, f"{error.value!r} is not {error.expected}")
+    rule = compiled.pack.rules[error.rule_index]  # type: ignore[attr-defined]
+    return InputError(file, line, prefix, f"internal error in rule {rule.id}: {error}; please report it")
+
+
+def _find(doc: Any, value: Any, path: tuple = ()) -> tuple | None:
+    if doc is value or (type(doc) is type(value) and doc == value):
+        return path
+    if isinstance(doc, dict):
+        for key, child in doc.items():
+            found = _find(child, value, (*path, key))
+            if found is not None:
+                return found
+    elif isinstance(doc, list):
+        for i, child in enumerate(doc):
+            found = _find(child, value, (*path, i))
+            if found is not None:
+                return found
+    return None
+
+
+# -- merchants --------------------------------------------------------------------------
+
+
+def collect_merchants(items: Iterable[Item]) -> dict[str, Any]:
+    """Valid merchant documents by id (the first of each id wins)."""
+    schema = validators()["merchant"]
+    found: dict[str, Any] = {}
+    for item in items:
+        if item.__class__ is tuple:
+            doc = item[0]  # type: ignore[index]
+            if doc.__class__ is dict and doc.get("kind") == "merchant" and schema.is_valid(doc):
+                found.setdefault(doc["id"], doc)
+    return found
+
+
+def spool_stdin(paths: list[str]) -> tuple[list[str], str | None]:
+    """Stdin can be read once; when a pre-pass needs it twice, copy it to a file first."""
+    if "-" not in paths:
+        return paths, None
+    fd, tmp = tempfile.mkstemp(prefix="compliance-stdin-")
+    with os.fdopen(fd, "wb") as out:
+        shutil.copyfileobj(sys.stdin.buffer, out)
+    return [tmp if p == "-" else p for p in paths], tmp
+
+
+def scan_paths(
+    paths: Iterable[str], compiled: CompiledPack, *, as_of: _dt.datetime, lang: str = "en"
+) -> Report:
+    """Read and check every document under `paths` (files, folders, "-" for stdin)."""
+    paths = list(paths)
+    merchants: dict[str, Any] = {}
+    spooled = None
+    if compiled.needs_merchant:
+        paths, spooled = spool_stdin(paths)
+        merchants = collect_merchants(Reader(prefilter=MERCHANT_TEXT).read(paths))
+    try:
+        session = Session(compiled, as_of=as_of, merchants=merchants, lang=lang)
+        items: Iterator[Item] = Reader().read(paths)
+        if spooled is not None:
+            items = _rename(items, spooled, "<stdin>")
+        session.feed(items)
+        return session.report()
+    finally:
+        if spooled is not None:
+            os.unlink(spooled)
+
+
+def _rename(items: Iterable[Item], old: str, new: str) -> Iterator[Item]:
+    for item in items:
+        if item.__class__ is tuple and item[1] == old:  # type: ignore[index]
+            yield (item[0], new, item[2], item[3])  # type: ignore[index]
+        elif isinstance(item, InputError) and item.file == old:
+            yield InputError(new, item.line, item.pointer, item.reason, item.more)
+        else:
+            yield item

@@ -1,0 +1,247 @@
+"""Loading policy files: TOML, validated against schemas/policy.schema.json.
+
+A bad policy fails here, before any document is read, with the file, the
+rule id and what is wrong. Loading never runs code from a policy: TOML is
+data, and expressions are compiled by `expressions.py`, which accepts only
+its whitelist.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import hashlib
+import json
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from ..resources import policies_dir, schemas_dir
+from ..values import BadValue, parse_time
+from .model import Example, Pack, Rule, Text
+
+PACK_FILE = "pack.toml"
+
+
+class PolicyError(Exception):
+    """A policy that cannot be loaded; str() names the file, the rule and the problem."""
+
+    def __init__(self, file: str, problem: str, rule: str | None = None, field: str | None = None) -> None:
+        self.file = file
+        self.rule = rule
+        self.field = field
+        self.problem = problem
+        where = file
+        if rule:
+            where += f": rule {rule}"
+        if field:
+            where += f": {field}"
+        super().__init__(f"{where}: {problem}")
+
+
+def policy_files(dirs: Iterable[str | Path]) -> list[tuple[Path, str]]:
+    """(path, name to show) of every policy file, folder by folder, sorted."""
+    found = []
+    for entry in dirs:
+        root = Path(entry)
+        if root.is_file():
+            found.append((root, str(entry)))
+            continue
+        if not root.is_dir():
+            raise PolicyError(str(entry), "no such policy file or folder")
+        # the bundled pack is shown as policies/..., wherever it is installed
+        label = "policies" if root.resolve() == policies_dir().resolve() else str(entry).rstrip("/")
+        for path in sorted(root.rglob("*.toml")):
+            if path.name != PACK_FILE:
+                found.append((path, f"{label}/{path.relative_to(root).as_posix()}"))
+    return found
+
+
+def fingerprint(dirs: Iterable[str | Path]) -> tuple[str, list[tuple[Path, str, bytes]]]:
+    """The sha256 of the pack's files (names and bytes), and the files read."""
+    digest = hashlib.sha256()
+    files = []
+    for path, shown in policy_files(dirs):
+        data = path.read_bytes()
+        files.append((path, shown, data))
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(data).digest())
+    for entry in dirs:
+        meta = Path(entry) / PACK_FILE
+        if meta.is_file():
+            digest.update(meta.read_bytes())
+    return digest.hexdigest(), files
+
+
+def default_dirs(extra: Iterable[str | Path] = (), bundled: bool = True) -> list[str | Path]:
+    return ([policies_dir()] if bundled else []) + list(extra)
+
+
+def load_pack(dirs: Iterable[str | Path]) -> Pack:
+    """Read and validate the policy files of `dirs` (later folders replace rules by id)."""
+    dirs = list(dirs)
+    content_hash, files = fingerprint(dirs)
+    rules: dict[str, Rule] = {}
+    for path, shown, data in files:
+        seen_here: set[str] = set()
+        for rule in _load_file(shown, data):
+            if rule.id in seen_here:
+                raise PolicyError(shown, "the same rule id appears twice in this file", rule.id)
+            seen_here.add(rule.id)
+            rules[rule.id] = rule  # a later folder's rule replaces the bundled one, in place
+    if not rules:
+        raise PolicyError(", ".join(str(d) for d in dirs), "no rules found")
+    name, version = "policies", "0"
+    for entry in dirs:
+        meta = Path(entry) / PACK_FILE
+        if meta.is_file():
+            info = tomllib.loads(meta.read_text("utf-8"))
+            name, version = str(info.get("name", name)), str(info.get("version", version))
+            break
+    return Pack(tuple(rules.values()), content_hash, name, version, tuple(s for _, s, _ in files))
+
+
+def _load_file(shown: str, data: bytes) -> list[Rule]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PolicyError(shown, "not UTF-8 text") from None
+    try:
+        doc = tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as e:
+        raise PolicyError(shown, f"not valid TOML: {e}") from None
+    _validate(shown, doc)
+    bases = doc.get("example_base", {})
+    for kind, base in bases.items():
+        bases[kind] = _jsonish(base)
+    return [_rule(shown, raw, bases) for raw in doc["rule"]]
+
+
+def _validate(shown: str, doc: dict[str, Any]) -> None:
+    import jsonschema  # only when policies are (re)compiled: the check path reads the cache
+
+    schema = json.loads((schemas_dir() / "policy.schema.json").read_text("utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(_jsonish(doc)), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    if not errors:
+        return
+    error = errors[0]
+    path = list(error.absolute_path)
+    rule_id = None
+    if len(path) >= 2 and path[0] == "rule" and isinstance(path[1], int):
+        raw = doc["rule"][path[1]]
+        rule_id = raw.get("id") if isinstance(raw, dict) else None
+        rule_id = rule_id or f"#{path[1] + 1}"
+        path = path[2:]
+    field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[") or None
+    raise PolicyError(shown, _schema_message(error), rule_id, field)
+
+
+def _schema_message(error: Any) -> str:
+    if error.validator == "required":
+        missing = [name for name in error.validator_value if name not in error.instance]
+        return "missing " + ", ".join(repr(m) for m in missing)
+    if error.validator == "additionalProperties":
+        return error.message.replace("Additional properties are not allowed", "unknown key(s)")
+    return error.message
+
+
+def _jsonish(value: Any) -> Any:
+    """TOML values as JSON would have them (times become RFC 3339 text)."""
+    if isinstance(value, dict):
+        return {k: _jsonish(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonish(v) for v in value]
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    return value
+
+
+def _time(shown: str, rule_id: str, field: str, value: Any) -> _dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return parse_time(value)
+    except BadValue:
+        raise PolicyError(shown, f"{value!r} is not a time (RFC 3339 or YYYY-MM-DD)", rule_id, field) from None
+
+
+def _rule(shown: str, raw: dict[str, Any], bases: dict[str, Any]) -> Rule:
+    rule_id = raw["id"]
+    if not rule_id.startswith(raw["family"] + "/"):
+        raise PolicyError(shown, f"the id must start with the family, {raw['family']}/", rule_id, "id")
+    if "where" in raw and "each" not in raw:
+        raise PolicyError(shown, "'where' filters the items of 'each'; this rule has no 'each'", rule_id, "where")
+    start = _time(shown, rule_id, "effective_from", raw.get("effective_from"))
+    end = _time(shown, rule_id, "effective_until", raw.get("effective_until"))
+    if start and end and end <= start:
+        raise PolicyError(shown, "effective_until must be after effective_from", rule_id, "effective_until")
+    kind = raw["kind"]
+    examples = tuple(_example(shown, rule_id, kind, i, ex, bases) for i, ex in enumerate(raw["example"]))
+    expects = {e.expect for e in examples}
+    if not {"pass", "fail"} <= expects:
+        raise PolicyError(shown, "a rule needs at least one passing and one failing example", rule_id, "example")
+    return Rule(
+        id=rule_id,
+        family=raw["family"],
+        severity=raw["severity"],
+        penalty=None if raw["penalty"] == "none" else raw["penalty"],
+        kind=kind,
+        title=Text(**raw["title"]),
+        description=Text(**raw["description"]),
+        message=Text(**raw["message"]),
+        remedy=Text(**raw["remedy"]),
+        require=raw["require"],
+        path=raw["path"],
+        when=raw.get("when"),
+        each=raw.get("each"),
+        where=raw.get("where"),
+        params=dict(raw.get("params", {})),
+        effective_from=start,
+        effective_until=end,
+        source=raw.get("source"),
+        examples=examples,
+        file=shown,
+    )
+
+
+def merge(base: Any, patch: Any) -> Any:
+    """`patch` laid over `base`: tables merge key by key, anything else replaces."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for key, value in patch.items():
+            out[key] = merge(base.get(key), value) if key in base else copy.deepcopy(value)
+        return out
+    return copy.deepcopy(patch)
+
+
+def _example(shown: str, rule_id: str, kind: str, index: int, raw: dict[str, Any], bases: dict[str, Any]) -> Example:
+    field = f"example[{index}] ({raw['name']})"
+    if "document" in raw:
+        document = _jsonish(raw["document"])
+    elif kind in bases:
+        document = merge(bases[kind], _jsonish(raw.get("patch", {})))
+    else:
+        raise PolicyError(shown, f"give a 'document', or an [example_base.{kind}] for 'patch'", rule_id, field)
+    merchant_raw = raw.get("merchant", {})
+    merchant = None
+    if merchant_raw is not False and "merchant" in bases:
+        merchant = merge(bases["merchant"], _jsonish(merchant_raw))
+    elif isinstance(merchant_raw, dict) and merchant_raw:
+        merchant = _jsonish(merchant_raw)
+    paths = tuple(raw["paths"]) if "paths" in raw else None
+    if paths is not None and raw["expect"] != "fail":
+        raise PolicyError(shown, "'paths' belongs to a failing example", rule_id, field)
+    return Example(
+        name=raw["name"],
+        expect=raw["expect"],
+        document=document,
+        merchant=merchant,
+        as_of=_time(shown, rule_id, field + ".as_of", raw.get("as_of")),
+        paths=paths,
+    )

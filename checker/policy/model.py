@@ -1,0 +1,81 @@
+"""Rules and policy packs as loaded from TOML (docs/policies.md)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Mapping
+
+import attrs
+
+LANGUAGES = ("en", "zh")
+
+
+@attrs.frozen
+class Text:
+    """The same text in English and Chinese."""
+
+    en: str
+    zh: str
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@attrs.frozen
+class Example:
+    """One of a rule's own examples: a document and what the rule must say of it."""
+
+    name: str
+    expect: str  # "pass", "fail" or "not-evaluated"
+    document: Mapping[str, Any]
+    merchant: Mapping[str, Any] | None
+    as_of: _dt.datetime | None
+    paths: tuple[str, ...] | None
+
+
+@attrs.frozen
+class Rule:
+    id: str
+    family: str
+    severity: str
+    penalty: str | None
+    kind: str
+    title: Text
+    description: Text
+    message: Text
+    remedy: Text
+    require: str
+    path: str
+    when: str | None = None
+    each: str | None = None
+    where: str | None = None
+    params: Mapping[str, Any] = attrs.field(factory=dict)
+    effective_from: _dt.datetime | None = None
+    effective_until: _dt.datetime | None = None
+    source: str | None = None
+    examples: tuple[Example, ...] = ()
+    #: the policy file the rule was read from, as given
+    file: str = ""
+
+    def in_force(self, when: _dt.datetime) -> bool:
+        if self.effective_from is not None and when < self.effective_from:
+            return False
+        return self.effective_until is None or when < self.effective_until
+
+
+@attrs.frozen
+class Pack:
+    """The rules of one or more policy folders, in load order."""
+
+    rules: tuple[Rule, ...]
+    #: sha256 over the policy files' paths and contents
+    content_hash: str
+    name: str = "compliance-platform-rules"
+    version: str = "0"
+    files: tuple[str, ...] = ()
+
+    def rule(self, rule_id: str) -> Rule | None:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        return None
