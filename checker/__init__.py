@@ -16,14 +16,36 @@ Everything else in the package is private.
 from __future__ import annotations
 
 import datetime as _dt
-from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 __version__ = "0.1.0"
 
-from .model import DocumentRef, Finding, InputError, NotEvaluated, Report  # noqa: E402
-from .policy.compiler import CompiledPack  # noqa: E402
-from .policy.loader import PolicyError  # noqa: E402
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from .model import DocumentRef, Finding, InputError, NotEvaluated, Report
+    from .policy.model import PolicyError
+    from .policy.runtime import CompiledPack
+
+# The classes are imported on first use (PEP 562), so that `import checker`
+# costs little on the pre-publish path.
+_LAZY = {
+    "CompiledPack": "policy.runtime",
+    "DocumentRef": "model",
+    "Finding": "model",
+    "InputError": "model",
+    "NotEvaluated": "model",
+    "PolicyError": "policy.model",
+    "Report": "model",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "CompiledPack",
@@ -48,7 +70,7 @@ def load_policies(paths: Iterable[str | Path] = (), *, bundled: bool = True) -> 
     Raises PolicyError, naming the file, the rule and the problem.
     """
     from .policy.cache import load_compiled
-    from .policy.loader import default_dirs
+    from .policy.files import default_dirs
 
     return load_compiled(default_dirs(paths, bundled=bundled))
 
@@ -78,7 +100,7 @@ def check(
 
     compiled = policies if policies is not None else load_policies()
     items = [(doc, "<input>", None, i) for i, doc in enumerate(documents)]
-    merchants = collect_merchants(items) if compiled.needs_merchant else {}
+    merchants = collect_merchants(items, compiled.validators) if compiled.needs_merchant else {}
     session = Session(compiled, as_of=_as_of(as_of), merchants=merchants, lang=lang)
     session.feed(items)
     return session.report()
@@ -92,15 +114,17 @@ def scan(
     lang: str = "en",
 ) -> Report:
     """Read and check every document in files and folders ("-" is stdin)."""
-    from .engine import scan_paths
+    from .engine import reference_validators, scan_paths
 
     compiled = policies if policies is not None else load_policies()
-    return scan_paths([str(p) for p in paths], compiled, as_of=_as_of(as_of), lang=lang)
+    return scan_paths(
+        [str(p) for p in paths], compiled, as_of=_as_of(as_of), lang=lang, validators=reference_validators()
+    )
 
 
 def verify(policies: CompiledPack | None = None) -> list[Any]:
     """Run every rule's own examples; returns the failures (empty when all hold)."""
-    from .verify import run_examples
+    from .examples import run_examples
 
     compiled = policies if policies is not None else load_policies()
     return [r for r in run_examples(compiled) if not r.ok]

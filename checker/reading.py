@@ -1,8 +1,8 @@
 """Reading snapshots: files, JSON arrays, JSON Lines, .gz, directories, stdin.
 
 `read(paths)` yields, in input order, either a document as the tuple
-`(document, file, line)` (line is None outside JSON Lines) or an
-`InputError`. Tuples keep the per-document path free of allocations beyond
+`(document, file, line, index)` (line is set for JSON Lines, index for an
+element of a JSON array file) or an `InputError`. Tuples keep the per-document path free of allocations beyond
 the parse itself. JSON Lines are streamed line by line, so memory does not
 grow with the number of documents; a broken line, file or archive becomes an
 `InputError` and reading goes on with the next.
@@ -10,7 +10,6 @@ grow with the number of documents; a broken line, file or archive becomes an
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 import os
@@ -43,32 +42,48 @@ _INEXACT = re.compile(rb"[:,\[]\s*-?(?:[0-9]\.?){16}|[:,\[]\s*-?[0-9]+(?:\.[0-9]
 _WHITESPACE = b" \t\r\n"
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in JSON")
 
 
 def _exact_loads(data: bytes) -> Any:
-    """Parse with every number exact (Decimal), for the rare inexact literal."""
-    text = data.decode("utf-8")
-    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    """Parse with every number exact (Decimal), for the rare inexact literal.
+
+    orjson has already accepted the text (at most 1,024 levels deep); the
+    stdlib parser recurses in C, so give it the room for those levels.
+    """
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 1200))
+    try:
+        return json.loads(data.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def loads(data: bytes) -> Any:
-    """Parse one JSON text, exactly. Raises SyntaxProblem with a readable reason."""
+    """Parse one JSON text, exactly. Raises SyntaxProblem with a readable reason.
+
+    orjson decides what is valid JSON (and where it is not); a text holding a
+    number that a double cannot carry exactly (over 15 significant digits,
+    an exponent, or beyond a double's range) is then read by the exact parser.
+    """
+    if data[:3] == _BOM:  # RFC 8259 8.1: a parser may ignore a byte order mark
+        data = data[3:]
     try:
-        if _INEXACT.search(data) is None:
-            return orjson.loads(data)
-        return _exact_loads(data)
+        value = orjson.loads(data)
     except orjson.JSONDecodeError as e:
-        raise SyntaxProblem(_syntax_reason(e.msg, data, e.pos), e.lineno, e.colno) from None
-    except UnicodeDecodeError:
-        raise SyntaxProblem("not valid UTF-8 text", None, None) from None
-    except json.JSONDecodeError as e:
-        raise SyntaxProblem(_syntax_reason(e.msg, data, e.pos), e.lineno, e.colno) from None
-    except RecursionError:
-        raise SyntaxProblem(_DEPTH, None, None) from None
-    except ValueError as e:  # NaN / Infinity in the exact parser
-        raise SyntaxProblem(f"not valid JSON: {e}", None, None) from None
+        if "infinity" in e.msg:  # 1e999999: read it exactly and let the schema name the field
+            return _exact_loads(data)
+        line, column = e.lineno, e.colno
+        if "UTF-8" in e.msg:
+            line, column = _utf8_position(data)
+        raise SyntaxProblem(_syntax_reason(e.msg, data, e.pos), line, column) from None
+    if _INEXACT.search(data) is not None:
+        return _exact_loads(data)
+    return value
 
 
 _DEPTH = "not valid JSON: nested too deeply (more than 1,024 levels)"
@@ -82,6 +97,16 @@ class SyntaxProblem(Exception):
         self.column = column
 
 
+def _utf8_position(data: bytes) -> tuple[int | None, int | None]:
+    """Line and column (in bytes, from 1) of the first byte that is not UTF-8."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        start = data.rfind(b"\n", 0, e.start) + 1
+        return data.count(b"\n", 0, e.start) + 1, e.start - start + 1
+    return None, None  # pragma: no cover - orjson said it was not UTF-8
+
+
 def _syntax_reason(msg: str, data: bytes, pos: int) -> str:
     if "UTF-8" in msg:
         return "not valid UTF-8 text"
@@ -89,8 +114,6 @@ def _syntax_reason(msg: str, data: bytes, pos: int) -> str:
         return _DEPTH
     if "empty" in msg:
         return "empty: no JSON document"
-    if "infinity" in msg:
-        return "not valid JSON: a number too large to be an amount"
     rest = bytes(data[pos : pos + 9]).lstrip(b"-")
     for word in (b"NaN", b"Infinity"):
         if rest.startswith(word):
@@ -136,6 +159,8 @@ class Reader:
         with raw:
             name = path.lower()
             if name.endswith(".gz"):
+                import gzip
+
                 name = name[:-3]
                 stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb")
             else:
@@ -157,6 +182,8 @@ class Reader:
                 yield InputError(path, None, "", _archive_reason(e))
             return
         if sniff_gzip and head == b"\x1f\x8b":
+            import gzip
+
             buffered = io.BufferedReader(gzip.GzipFile(fileobj=buffered, mode="rb"))  # type: ignore[arg-type]
         try:
             first = buffered.peek(64)
@@ -167,22 +194,33 @@ class Reader:
         if first.lstrip(_WHITESPACE)[:1] == b"[":
             yield from self._whole(buffered, path)
             return
-        # One document per line, unless the first line is not a whole document
-        # (a pretty-printed object): then the stream is one document.
+        # One document per line, unless the text is one pretty-printed document: its first
+        # line alone is no JSON, and neither is its second (a damaged first line of JSON
+        # Lines is followed by whole documents).
+        skipped = 0
         try:
             line = buffered.readline(MAX_LINE_BYTES + 1)
             while line and not line.strip(_WHITESPACE):
+                skipped += 1
                 line = buffered.readline(MAX_LINE_BYTES + 1)
+            if line[:3] == _BOM:
+                line = line[3:]
+            if not _is_json(line):
+                second = buffered.readline(MAX_LINE_BYTES + 1)
+                while second and not second.strip(_WHITESPACE):
+                    second += buffered.readline(MAX_LINE_BYTES + 1)
+                    if len(second) > MAX_LINE_BYTES:
+                        break
+                if not _is_json(second):
+                    yield from self._whole(buffered, path, prefix=b"\n" * skipped + line + second)
+                    return
+                yield from self._lines(buffered, path, first=line + second, skipped=skipped)
+                return
         except (OSError, EOFError, zlib.error) as e:
             if not self.quiet:
                 yield InputError(path, None, "", _archive_reason(e))
             return
-        try:
-            orjson.loads(line)
-        except orjson.JSONDecodeError:
-            yield from self._whole(buffered, path, prefix=line)
-            return
-        yield from self._lines(buffered, path, first=line)
+        yield from self._lines(buffered, path, first=line, skipped=skipped)
 
     def _whole(self, stream: IO[bytes], path: str, prefix: bytes = b"") -> Iterator[Item]:
         """A file holding one document or a JSON array of documents."""
@@ -219,15 +257,22 @@ class Reader:
         else:
             yield (value, path, None, None)
 
-    def _lines(self, stream: IO[bytes], path: str, first: bytes | None = None) -> Iterator[Item]:
-        """JSON Lines: one document a line, streamed."""
+    def _lines(self, stream: IO[bytes], path: str, first: bytes | None = None, skipped: int = 0) -> Iterator[Item]:
+        """JSON Lines: one document a line, streamed.
+
+        `first` holds lines already read while sniffing the stream (split here
+        again), after `skipped` blank lines.
+        """
         prefilter = self.prefilter
         quiet = self.quiet
-        number = 0
+        number = skipped
         seen = False
         readline = stream.readline
+        pending = first.splitlines(keepends=True) if first else []
         try:
-            line = first if first is not None else readline(MAX_LINE_BYTES + 1)
+            line = pending.pop(0) if pending else readline(MAX_LINE_BYTES + 1)
+            if number == 0 and line[:3] == _BOM:
+                line = line[3:]
             while line:
                 number += 1
                 if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
@@ -238,19 +283,20 @@ class Reader:
                     seen = True
                 elif prefilter is None or prefilter.search(line) is not None:
                     try:
-                        if _INEXACT.search(line) is None:
-                            yield (orjson.loads(line), path, number, None)
-                        else:
-                            yield (_exact_loads(line), path, number, None)
+                        document = orjson.loads(line)
+                        if _INEXACT.search(line) is not None:
+                            document = _exact_loads(line)
+                        yield (document, path, number, None)
                         seen = True
                     except Exception:
                         if line.strip(_WHITESPACE):
                             seen = True
-                            if not quiet:
-                                yield _line_error(line, path, number)
+                            found = _slow_line(line, path, number)
+                            if found.__class__ is tuple or not quiet:
+                                yield found
                 else:
                     seen = True
-                line = readline(MAX_LINE_BYTES + 1)
+                line = pending.pop(0) if pending else readline(MAX_LINE_BYTES + 1)
         except (OSError, EOFError, zlib.error) as e:
             if not quiet:
                 yield InputError(path, number + 1 if number else None, "", _archive_reason(e))
@@ -259,13 +305,21 @@ class Reader:
             yield InputError(path, None, "", "empty file: no document")
 
 
-def _line_error(line: bytes, path: str, number: int) -> InputError:
+def _slow_line(line: bytes, path: str, number: int) -> Item:
+    """A line the fast path refused: a document after all (a number beyond a double), or its error."""
     try:
-        loads(line)
+        return (loads(line), path, number, None)
     except SyntaxProblem as e:
         reason = e.reason if e.column is None else f"{e.reason} (column {e.column})"
         return InputError(path, number, "", reason)
-    return InputError(path, number, "", "not valid JSON")  # pragma: no cover - loads agrees
+
+
+def _is_json(line: bytes) -> bool:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return False
+    return True
 
 
 def _os_reason(e: OSError) -> str:
@@ -273,6 +327,8 @@ def _os_reason(e: OSError) -> str:
 
 
 def _archive_reason(e: BaseException) -> str:
+    import gzip
+
     if isinstance(e, gzip.BadGzipFile):
         return "not a gzip file"
     if isinstance(e, (EOFError, zlib.error)):
@@ -286,20 +342,23 @@ def _archive_reason(e: BaseException) -> str:
 
 
 def walk(top: str) -> Iterator[str | InputError]:
-    """Snapshot files under `top`, sorted, following links but never in a loop."""
-    seen: dict[tuple[int, int], str] = {}
+    """Snapshot files under `top`, sorted, each read once.
+
+    A link to a folder inside the tree is not followed (its files are read
+    under their own names); a link back to a folder being walked is a loop,
+    reported once; a link out of the tree is followed.
+    """
+    top_real = os.path.realpath(top)
+    seen: dict[str, str] = {}
+
+    def inside(path: str, folder: str) -> bool:
+        return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
     def visit(directory: str) -> Iterator[str | InputError]:
-        try:
-            info = os.stat(directory)
-        except OSError as e:
-            yield InputError(directory, None, "", _os_reason(e))
+        real = os.path.realpath(directory)
+        if real in seen:
             return
-        key = (info.st_dev, info.st_ino)
-        if key in seen:
-            yield InputError(directory, None, "", f"symbolic link loop: this folder is {seen[key]} again; not read twice")
-            return
-        seen[key] = directory
+        seen[real] = directory
         try:
             entries = sorted(os.scandir(directory), key=lambda e: e.name)
         except OSError as e:
@@ -313,14 +372,33 @@ def walk(top: str) -> Iterator[str | InputError]:
                 yield InputError(path, None, "", _os_reason(e))
                 continue
             if is_dir:
+                if entry.is_symlink():
+                    target = os.path.realpath(path)
+                    if inside(real, target):
+                        shown = seen.get(target, target)
+                        yield InputError(path, None, "", f"symbolic link loop: this folder is {shown} again; not read twice")
+                        continue
+                    if inside(target, top_real):
+                        continue  # read under its own name
                 yield from visit(path)
                 continue
             name = entry.name.lower().removesuffix(".gz")
             if not name.endswith(DOCUMENT_EXTENSIONS):
                 continue
             if entry.is_symlink() and not os.path.exists(path):
-                yield InputError(path, None, "", "cannot read: broken symbolic link")
+                if os.path.lexists(path) and _link_loops(path):
+                    yield InputError(path, None, "", "cannot read: Too many levels of symbolic links")
+                else:
+                    yield InputError(path, None, "", "cannot read: broken symbolic link")
                 continue
             yield path
 
     yield from visit(top)
+
+
+def _link_loops(path: str) -> bool:
+    try:
+        os.stat(path)
+    except OSError as e:
+        return e.errno == 40  # ELOOP
+    return False

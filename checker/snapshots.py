@@ -9,6 +9,7 @@ that the reason names the field in words a merchant team understands:
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from functools import cache
 from typing import Any, Iterator
 
@@ -141,7 +142,7 @@ _NAMED = {
     "time": 'a time (RFC 3339 such as "2022-12-27T08:00:00Z", or a date "2022-12-01")',
     "country": 'a country code (ISO 3166-1 alpha-2, upper case, e.g. "DE")',
     "buyer_level": 'a buyer level ("L0" to "L4")',
-    "quantity": "a whole number of at least 1",
+    "quantity": "a whole number from 1 to 1,000,000,000,000",
 }
 _TYPES = {
     "integer": "a whole number",
@@ -182,6 +183,8 @@ def explain(kind: str, document: Any, errors: list[Any]) -> list[tuple[str, str]
             reason = f"{show(value)} has fewer than {error.kind.limit} item(s)"
         elif name in ("MaxItems", "MaxProperties"):
             reason = f"{show(value)} has more than {error.kind.limit:,} entries"
+        elif here is not None and _is_money(here[0]) and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+            reason = f"{show(value)} is out of range for an amount (-1,000,000,000,000,000 to 1,000,000,000,000,000)"
         elif here is not None:
             reason = f"{show(value)} is not {walker.describe(*here)}"
         else:  # pragma: no cover - every instance path lies inside our schemas
@@ -190,6 +193,10 @@ def explain(kind: str, document: Any, errors: list[Any]) -> list[tuple[str, str]
         if problem not in out:
             out.append(problem)
     return out
+
+
+def _is_money(node: dict[str, Any]) -> bool:
+    return node.get("$ref", "").endswith("#/$defs/money")
 
 
 def check_document(document: Any) -> tuple[str | None, list[tuple[str, str]]]:

@@ -69,6 +69,8 @@ def parse_time(value: object) -> _dt.datetime:
     if not isinstance(value, str):
         raise BadValue(value, "a time (RFC 3339 or YYYY-MM-DD)")
     text = value.strip()
+    if text.endswith("z"):  # RFC 3339 allows a lower-case z; fromisoformat does not
+        text = text[:-1] + "Z"
     try:
         if len(text) == 10:
             d = _dt.date.fromisoformat(text)

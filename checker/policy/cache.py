@@ -3,7 +3,7 @@
 `compliance check` runs before every publish: it must not parse TOML,
 import jsonschema or generate code each time. The first load of a pack
 compiles it and stores the rules, the constants and the marshalled code
-object; later loads of the same bytes (same policy files, same schemas,
+objects of the rules and of the snapshot validators (validation.py); later loads of the same bytes (same policy files, same schemas,
 same compiler, same Python) read that file back. Any problem with the cache
 (unwritable folder, damaged or foreign file) falls back to compiling.
 
@@ -22,13 +22,13 @@ import tempfile
 from pathlib import Path
 from typing import Iterable
 
-from .. import __version__
+from .. import __version__, validation
 from ..resources import schemas_dir
-from .compiler import CompiledPack, Generated, generate, link
-from .loader import fingerprint, load_pack
+from .files import fingerprint
+from .runtime import CompiledPack, Generated, link
 
-_FORMAT = b"compliance-pack-cache-1"
-_SOURCES = ("compiler.py", "expressions.py", "types.py", "vocabulary.py", "loader.py", "model.py")
+_FORMAT = b"compliance-pack-cache-2"
+_SOURCES = ("compiler.py", "expressions.py", "types.py", "vocabulary.py", "runtime.py", "loader.py", "files.py", "model.py")
 
 
 def cache_dir() -> Path | None:
@@ -46,6 +46,7 @@ def cache_key(content_hash: str, shown: Iterable[str]) -> str:
     here = Path(__file__).parent
     for name in _SOURCES:
         digest.update((here / name).read_bytes())
+    digest.update(Path(validation.__file__).read_bytes())
     for schema in sorted(schemas_dir().glob("*.json")):
         digest.update(schema.read_bytes())
     return digest.hexdigest()
@@ -62,22 +63,28 @@ def load_compiled(dirs: Iterable[str | Path]) -> CompiledPack:
         cached = _read(path)
         if cached is not None:
             return cached
+    from .compiler import generate
+    from .loader import load_pack
+
     pack = load_pack(dirs)
     generated = generate(pack)
     code = compile(generated.source, f"<policy pack {pack.content_hash[:12]}>", "exec")
-    compiled = link(pack, generated, code)
+    vsource, vconstants = validation.generate()
+    vcode = compile(vsource, "<snapshot validators>", "exec")
+    compiled = link(pack, generated, code, validation.build(vcode, vconstants))
     if path is not None:
-        _write(path, pickle.dumps((_FORMAT, pack, generated, marshal.dumps(code)), protocol=pickle.HIGHEST_PROTOCOL))
+        blob = (_FORMAT, pack, generated, marshal.dumps(code), vconstants, marshal.dumps(vcode))
+        _write(path, pickle.dumps(blob, protocol=pickle.HIGHEST_PROTOCOL))
     return compiled
 
 
 def _read(path: Path) -> CompiledPack | None:
     try:
         with open(path, "rb") as f:
-            tag, pack, generated, code = pickle.load(f)  # noqa: S301 - our own cache file
+            tag, pack, generated, code, vconstants, vcode = pickle.load(f)  # noqa: S301 - our own cache file
         if tag != _FORMAT or not isinstance(generated, Generated):
             return None
-        return link(pack, generated, marshal.loads(code))
+        return link(pack, generated, marshal.loads(code), validation.build(marshal.loads(vcode), vconstants))
     except Exception:
         return None
 

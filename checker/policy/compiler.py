@@ -25,67 +25,15 @@ import attrs
 from ..snapshots import KINDS
 from ..values import format_time, parse_time
 from .expressions import Compiled, Constants, ExpressionCompiler, ExpressionError, Name
-from .loader import PolicyError
-from .model import Pack, Rule
+from .model import Pack, PolicyError, Rule
+from .runtime import CompiledPack, Generated, RuleFailure, fmt, fmt_pointer, link, namespace
 from .types import BOOL, NUMBER, TEXT, TIME, Type, of_kind
-from .vocabulary import FUNCTIONS, RUNTIME
 
 #: SNAPSHOTS.md: an order is judged by the rules in force at its created_at;
 #: every other kind at the scan's --as-of.
 CLOCK_FIELD = {"order": "created_at"}
 #: the names `each` binds, besides `item`
 EACH_NAMES = ("item", "index", "position", "previous", "next")
-
-
-class RuleFailure(Exception):
-    """A rule raised while evaluating a document (a defect, reported with the rule)."""
-
-    def __init__(self, rule_index: int, error: BaseException) -> None:
-        super().__init__(f"{type(error).__name__}: {error}")
-        self.rule_index = rule_index
-
-
-def fmt(value: Any) -> str:
-    """A value as a message shows it: amounts as written, times in platform time."""
-    if value is None:
-        return "(missing)"
-    if value is True or value is False:
-        return "true" if value else "false"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, _dt.datetime):
-        return format_time(value)
-    if isinstance(value, (list, tuple)):
-        return ", ".join(fmt(v) for v in value)
-    if isinstance(value, dict):
-        import json
-
-        return json.dumps(value, ensure_ascii=False, default=str)
-    return str(value)
-
-
-def fmt_pointer(value: Any) -> str:
-    return fmt(value).replace("~", "~0").replace("/", "~1")
-
-
-@attrs.frozen
-class CompiledPack:
-    """A pack ready to run: `evaluators[kind](doc, as_of, merchants, hits, missing)`."""
-
-    pack: Pack
-    evaluators: Mapping[str, Callable[..., None]]
-    #: renderers[i](doc, as_of, merchant, index, lang) -> (path, message, remedy) for rule i
-    renderers: tuple[Callable[..., tuple[str, str, str]], ...]
-    #: kinds whose rules look at the merchant: the scan resolves merchant_id for them
-    needs_merchant: frozenset[str]
-    source: str = attrs.field(repr=False)
-
-
-@attrs.frozen
-class Generated:
-    source: str
-    constants: dict[str, Any]
-    needs_merchant: frozenset[str]
 
 
 def generate(pack: Pack) -> Generated:
@@ -112,28 +60,6 @@ def generate(pack: Pack) -> Generated:
     lines.extend(renderers)
     lines.append("RENDERERS = (" + "".join(f"render_{i}, " for i in range(len(pack.rules))) + ")")
     return Generated("\n".join(lines) + "\n", constants.values, frozenset(needs_merchant))
-
-
-def namespace(constants: Mapping[str, Any]) -> dict[str, Any]:
-    """What generated code can see: the runtime helpers, the vocabulary and the constants; no builtins."""
-    names: dict[str, Any] = {"__builtins__": {"len": len, "range": range, "enumerate": enumerate}}
-    names.update(RUNTIME)
-    names.update({f"fn_{name}": f.runtime for name, f in FUNCTIONS.items()})
-    names.update({"_fmt": fmt, "_ptr": fmt_pointer, "_RuleFailure": RuleFailure})
-    names.update(constants)
-    return names
-
-
-def link(pack: Pack, generated: Generated, code: Any) -> CompiledPack:
-    names = namespace(generated.constants)
-    exec(code, names)  # noqa: S102 - our own generated source; policies never reach it as code
-    return CompiledPack(
-        pack=pack,
-        evaluators={kind: names[f"evaluate_{kind}"] for kind in KINDS},
-        renderers=names["RENDERERS"],
-        needs_merchant=generated.needs_merchant,
-        source=generated.source,
-    )
 
 
 def compile_pack(pack: Pack) -> CompiledPack:

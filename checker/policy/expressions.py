@@ -410,7 +410,8 @@ def parse(source: str) -> ast.Expression:
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as e:
-        raise ExpressionError(f"not a valid expression: {e.msg} (column {e.offset})") from None
+        where = f" (column {e.offset})" if e.offset else ""
+        raise ExpressionError(f"not a valid expression: {e.msg}{where}") from None
     except (RecursionError, MemoryError):
         raise ExpressionError("expression nested too deeply") from None
     count = sum(1 for _ in _walk(tree))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import datetime as _dt
-import hashlib
 import json
 import sys
 from decimal import Decimal
@@ -22,64 +21,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from ..resources import policies_dir, schemas_dir
+from ..resources import schemas_dir
 from ..values import BadValue, parse_time
-from .model import Example, Pack, Rule, Text
-
-PACK_FILE = "pack.toml"
-
-
-class PolicyError(Exception):
-    """A policy that cannot be loaded; str() names the file, the rule and the problem."""
-
-    def __init__(self, file: str, problem: str, rule: str | None = None, field: str | None = None) -> None:
-        self.file = file
-        self.rule = rule
-        self.field = field
-        self.problem = problem
-        where = file
-        if rule:
-            where += f": rule {rule}"
-        if field:
-            where += f": {field}"
-        super().__init__(f"{where}: {problem}")
-
-
-def policy_files(dirs: Iterable[str | Path]) -> list[tuple[Path, str]]:
-    """(path, name to show) of every policy file, folder by folder, sorted."""
-    found = []
-    for entry in dirs:
-        root = Path(entry)
-        if root.is_file():
-            found.append((root, str(entry)))
-            continue
-        if not root.is_dir():
-            raise PolicyError(str(entry), "no such policy file or folder")
-        # the bundled pack is shown as policies/..., wherever it is installed
-        label = "policies" if root.resolve() == policies_dir().resolve() else str(entry).rstrip("/")
-        for path in sorted(root.rglob("*.toml")):
-            if path.name != PACK_FILE:
-                found.append((path, f"{label}/{path.relative_to(root).as_posix()}"))
-    return found
-
-
-def fingerprint(dirs: Iterable[str | Path]) -> tuple[str, list[tuple[Path, str, bytes]]]:
-    """The sha256 of the pack's files (names and bytes), and the files read."""
-    digest = hashlib.sha256()
-    files = []
-    for path, shown in policy_files(dirs):
-        data = path.read_bytes()
-        files.append((path, shown, data))
-        digest.update(path.name.encode() + b"\0" + hashlib.sha256(data).digest())
-    for entry in dirs:
-        meta = Path(entry) / PACK_FILE
-        if meta.is_file():
-            digest.update(meta.read_bytes())
-    return digest.hexdigest(), files
-
-
-def default_dirs(extra: Iterable[str | Path] = (), bundled: bool = True) -> list[str | Path]:
-    return ([policies_dir()] if bundled else []) + list(extra)
+from .files import PACK_FILE, fingerprint
+from .model import Example, Pack, PolicyError, Rule, Text
 
 
 def load_pack(dirs: Iterable[str | Path]) -> Pack:

@@ -10,6 +10,22 @@ import attrs
 LANGUAGES = ("en", "zh")
 
 
+class PolicyError(Exception):
+    """A policy that cannot be loaded; str() names the file, the rule and the problem."""
+
+    def __init__(self, file: str, problem: str, rule: str | None = None, field: str | None = None) -> None:
+        self.file = file
+        self.rule = rule
+        self.field = field
+        self.problem = problem
+        where = file
+        if rule:
+            where += f": rule {rule}"
+        if field:
+            where += f": {field}"
+        super().__init__(f"{where}: {problem}")
+
+
 @attrs.frozen
 class Text:
     """The same text in English and Chinese."""

@@ -1,4 +1,4 @@
-"""`compliance verify`: every rule's own examples, run against the pack as loaded.
+"""Rule examples (`compliance verify`): every rule's own examples, run against the pack as loaded.
 
 A team that edits a policy pack runs this in CI: an edit that makes a
 rule's failing example pass (or a passing one fail) is caught, named by rule
@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from .policy.compiler import CompiledPack, RuleFailure
+from .policy.runtime import CompiledPack, RuleFailure
 from .policy.model import Example, Rule
 from .snapshots import check_document
 from .values import BadValue
@@ -27,6 +27,7 @@ class ExampleResult:
     #: what happened, in words: the findings' paths and first message, or the problem
     detail: str
     messages: tuple[str, ...] = ()
+    remedies: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         status = "ok  " if self.ok else "FAIL"
@@ -36,8 +37,8 @@ class ExampleResult:
 def run_example(compiled: CompiledPack, rule_index: int, example: Example, lang: str = "en") -> ExampleResult:
     rule: Rule = compiled.pack.rules[rule_index]
 
-    def result(ok: bool, detail: str, messages: tuple[str, ...] = ()) -> ExampleResult:
-        return ExampleResult(rule.id, example.name, example.expect, ok, detail, messages)
+    def result(ok: bool, detail: str, messages: tuple[str, ...] = (), remedies: tuple[str, ...] = ()) -> ExampleResult:
+        return ExampleResult(rule.id, example.name, example.expect, ok, detail, messages, remedies)
 
     doc: Any = example.document
     kind, problems = check_document(doc)
@@ -65,13 +66,14 @@ def run_example(compiled: CompiledPack, rule_index: int, example: Example, lang:
     rendered = [compiled.renderers[rule_index](doc, as_of, merchant, i, lang) for i in mine]
     paths = sorted(p for p, _, _ in rendered)
     messages = tuple(m for _, m, _ in rendered)
+    remedies = tuple(r for _, _, r in rendered)
     got = "not-evaluated" if rule_index in missing else "fail" if mine else "pass"
     said = f"findings at {', '.join(paths)}: {messages[0]}" if mine else ("not evaluated" if got == "not-evaluated" else "no finding")
     if got != example.expect:
         return result(False, f"expected {example.expect}, got {said}", messages)
     if example.paths is not None and sorted(example.paths) != paths:
         return result(False, f"expected findings at {', '.join(sorted(example.paths))}, got {said}", messages)
-    return result(True, said, messages)
+    return result(True, said, messages, remedies)
 
 
 def run_examples(compiled: CompiledPack) -> list[ExampleResult]:

@@ -1,0 +1,236 @@
+"""What compiled policies run on: the helpers generated code calls, and linking.
+
+This is all a cache hit needs (see cache.py): no TOML, no expression
+parser, no jsonschema. Generated code sees exactly `namespace()`: these
+helpers, the vocabulary's functions as `fn_<name>`, its hoisted constants and
+three builtins (len, range, enumerate).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as _dt
+from decimal import ROUND_HALF_UP, Decimal
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+import attrs
+
+from ..values import PLATFORM_TZ, BadValue, format_time, to_decimal, to_number, to_time
+from ..snapshots import KINDS
+from .model import Pack
+
+# -- helpers named by generated code ---------------------------------------
+
+EMPTY: Any = MappingProxyType({})
+
+
+def at(seq: Any, index: int) -> Any:
+    """seq[index], or None when the list is missing or too short."""
+    if seq is None:
+        return None
+    try:
+        return seq[index]
+    except IndexError:
+        return None
+
+
+def div(a: Any, b: Any) -> Any:
+    """a / b exactly; None when either is missing or b is zero."""
+    if a is None or b is None or b == 0:
+        return None
+    return Decimal(a) / Decimal(b)
+
+
+def fn_count(seq: Any) -> int:
+    if seq is None:
+        return 0
+    if isinstance(seq, list):
+        return len(seq)
+    return sum(1 for x in seq if x)
+
+
+def fn_present(value: Any) -> bool:
+    return value is not None
+
+
+def fn_first(seq: Any) -> Any:
+    return seq[0] if seq else None
+
+
+def fn_last(seq: Any) -> Any:
+    return seq[-1] if seq else None
+
+
+def fn_min(seq: Any) -> Any:
+    values = [v for v in seq if v is not None] if seq is not None else []
+    return min(values) if values else None
+
+
+def fn_max(seq: Any) -> Any:
+    values = [v for v in seq if v is not None] if seq is not None else []
+    return max(values) if values else None
+
+
+def fn_sum(seq: Any) -> Any:
+    if seq is None:
+        return 0
+    return sum((v for v in seq if v is not None), 0)
+
+
+def fn_any(seq: Any) -> bool:
+    return seq is not None and any(seq)
+
+
+def fn_all(seq: Any) -> bool:
+    return seq is None or all(seq)
+
+
+def fn_abs(value: Any) -> Any:
+    return None if value is None else abs(value)
+
+
+def fn_round(value: Any, digits: int) -> Any:
+    """Half-up rounding to `digits` decimals (RULES.md 6.6), exact."""
+    if value is None:
+        return None
+    return Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def fn_percent(ratio: Any) -> Any:
+    if ratio is None:
+        return None
+    return fn_round(Decimal(ratio) * 100, 1)
+
+
+def fn_add_days(when: Any, days: Any) -> Any:
+    if when is None or days is None:
+        return None
+    # Calendar days in platform time: 14 days from 10:00 is 10:00, across DST too.
+    local = when.astimezone(PLATFORM_TZ)
+    return (local.replace(tzinfo=None) + _dt.timedelta(days=int(days))).replace(tzinfo=PLATFORM_TZ)
+
+
+def fn_add_months(when: Any, months: Any) -> Any:
+    if when is None or months is None:
+        return None
+    local = when.astimezone(PLATFORM_TZ)
+    index = local.month - 1 + int(months)
+    year, month = local.year + index // 12, index % 12 + 1
+    day = min(local.day, calendar.monthrange(year, month)[1])
+    return local.replace(year=year, month=month, day=day)
+
+
+
+#: the vocabulary's functions as generated code names them (fn_<name>); vocabulary.py types them
+FUNCTIONS_RUNTIME: dict[str, Callable[..., Any]] = {
+    "count": fn_count,
+    "present": fn_present,
+    "first": fn_first,
+    "last": fn_last,
+    "min": fn_min,
+    "max": fn_max,
+    "sum": fn_sum,
+    "any": fn_any,
+    "all": fn_all,
+    "abs": fn_abs,
+    "round": fn_round,
+    "percent": fn_percent,
+    "add_days": fn_add_days,
+    "add_months": fn_add_months,
+    "date": to_time,
+}
+
+
+class RuleFailure(Exception):
+    """A rule raised while evaluating a document (a defect, reported with the rule)."""
+
+    def __init__(self, rule_index: int, error: BaseException) -> None:
+        super().__init__(f"{type(error).__name__}: {error}")
+        self.rule_index = rule_index
+
+
+def fmt(value: Any) -> str:
+    """A value as a message shows it: amounts as written, times in platform time."""
+    if value is None:
+        return "(missing)"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, _dt.datetime):
+        return format_time(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(fmt(v) for v in value)
+    if isinstance(value, dict):
+        import json
+
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
+def fmt_pointer(value: Any) -> str:
+    return fmt(value).replace("~", "~0").replace("/", "~1")
+
+
+@attrs.frozen
+class CompiledPack:
+    """A pack ready to run: `evaluators[kind](doc, as_of, merchants, hits, missing)`."""
+
+    pack: Pack
+    evaluators: Mapping[str, Callable[..., None]]
+    #: renderers[i](doc, as_of, merchant, index, lang) -> (path, message, remedy) for rule i
+    renderers: tuple[Callable[..., tuple[str, str, str]], ...]
+    #: kinds whose rules look at the merchant: the scan resolves merchant_id for them
+    needs_merchant: frozenset[str]
+    #: the snapshot schemas compiled to Python (validation.py), for start-up-bound use such as `check`
+    validators: Mapping[str, Callable[[Any], bool]] = attrs.field(repr=False)
+    source: str = attrs.field(repr=False)
+
+
+@attrs.frozen
+class Generated:
+    source: str
+    constants: dict[str, Any]
+    needs_merchant: frozenset[str]
+
+
+def namespace(constants: Mapping[str, Any]) -> dict[str, Any]:
+    """What generated code can see: the runtime helpers, the vocabulary and the constants; no builtins."""
+    names: dict[str, Any] = {"__builtins__": {"len": len, "range": range, "enumerate": enumerate}}
+    names.update(
+        {
+            "_E": EMPTY,
+            "_at": at,
+            "_div": div,
+            "_money": to_decimal,
+            "_num": to_number,
+            "_time": to_time,
+            "_BadValue": BadValue,
+            "Decimal": Decimal,
+        }
+    )
+    names.update({f"fn_{name}": function for name, function in FUNCTIONS_RUNTIME.items()})
+    names.update({"_fmt": fmt, "_ptr": fmt_pointer, "_RuleFailure": RuleFailure})
+    names.update(constants)
+    return names
+
+
+def link(
+    pack: Pack, generated: Generated, code: Any, validators: Mapping[str, Callable[[Any], bool]] | None = None
+) -> CompiledPack:
+    """Run the generated module and collect its functions (validators default to this process's own build)."""
+    names = namespace(generated.constants)
+    exec(code, names)  # noqa: S102 - our own generated source; policies never reach it as code
+    if validators is None:
+        from ..validation import validators as built
+
+        validators = built()
+    return CompiledPack(
+        pack=pack,
+        evaluators={kind: names[f"evaluate_{kind}"] for kind in KINDS},
+        renderers=names["RENDERERS"],
+        needs_merchant=generated.needs_merchant,
+        validators=validators,
+        source=generated.source,
+    )
