@@ -1,0 +1,205 @@
+"""The `compliance` command: a thin layer over the Python API.
+
+Imports beyond click stay inside the commands, so `compliance check` pays
+only for what it runs (verify with `python -X importtime`).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+from .formats import FORMATS
+from .model import EXIT_UNCHECKED, FAIL_ON
+
+
+def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from .values import BadValue, parse_time
+
+    try:
+        return parse_time(value)
+    except BadValue:
+        raise click.BadParameter(
+            f"{value!r} is not a time; give RFC 3339 (2022-12-27T08:00:00Z) or a date (2022-12-27, platform time)"
+        ) from None
+
+
+def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option(
+        "--no-bundled",
+        is_flag=True,
+        help="Use only the --policies folders, not the bundled platform pack.",
+    )(f)
+    return click.option(
+        "--policies",
+        "policy_dirs",
+        multiple=True,
+        type=click.Path(exists=True),
+        metavar="DIR",
+        help="A policy folder or file to add to the bundled pack (a rule with the same id replaces it). Repeatable.",
+    )(f)
+
+
+def _check_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(
+        [
+            click.option("--format", "fmt", type=click.Choice(list(FORMATS)), default="text", show_default=True,
+                         help="Output format."),
+            click.option("--fail-on", type=click.Choice(list(FAIL_ON)), default="error", show_default=True,
+                         help="Exit 1 when a finding is at or above this severity."),
+            click.option("--as-of", callback=_as_of, metavar="TIME",
+                         help="Judge listings as of this time (default now; orders are judged at their created_at)."),
+            click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+                         help="Language of messages and remedies."),
+            click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+                         help="Write the report to FILE instead of standard output."),
+            click.option("--strict", is_flag=True, help="Rules not evaluated (missing data) also exit 2."),
+        ]
+    ):
+        f = option(f)
+    return _policy_options(f)
+
+
+def _load(policy_dirs: tuple[str, ...], no_bundled: bool) -> Any:
+    from .policy.model import PolicyError
+
+    from . import load_policies
+
+    if no_bundled and not policy_dirs:
+        raise click.UsageError("--no-bundled needs at least one --policies folder")
+    try:
+        return load_policies(policy_dirs, bundled=not no_bundled)
+    except PolicyError as e:
+        click.echo(f"compliance: bad policy: {e}", err=True)
+        sys.exit(EXIT_UNCHECKED)
+
+
+def _emit(report: Any, fmt: str, lang: str, output: str | None, fail_on: str, strict: bool) -> None:
+    from .formats import render
+
+    color = output is None and fmt == "text" and sys.stdout.isatty()
+    text = render(report, fmt, lang=lang, color=color)
+    if output:
+        with open(output, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        click.echo(text, nl=False)
+    sys.exit(report.exit_code(fail_on, strict))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="compliance")
+def main() -> None:
+    """Check marketplace listings, quotes and orders against the platform's rules.
+
+    Exit status: 0 nothing at or above --fail-on; 1 findings at or above it;
+    2 something could not be checked (bad input, bad policy, bad option).
+    """
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@_check_options
+def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, output: str | None,
+         strict: bool, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
+    """Check every snapshot in files and folders (.json, .jsonl, .ndjson, .gz; "-" is stdin)."""
+    from .engine import reference_validators, scan_paths
+    from . import _as_of as default_as_of
+
+    compiled = _load(policy_dirs, no_bundled)
+    report = scan_paths(
+        list(paths), compiled, as_of=as_of or default_as_of(None), lang=lang, validators=reference_validators()
+    )
+    _emit(report, fmt, lang, output, fail_on, strict)
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE|-...")
+@_check_options
+def check(files: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, output: str | None,
+          strict: bool, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
+    """Check one or a few documents before publishing (files, or "-" for stdin).
+
+    The same checks as scan, tuned to start fast. Folders are for scan.
+    """
+    import os
+
+    for name in files:
+        if name != "-" and os.path.isdir(name):
+            raise click.UsageError(f"{name} is a folder; check takes files (use: compliance scan {name})")
+    from .engine import scan_paths
+    from . import _as_of as default_as_of
+
+    compiled = _load(policy_dirs, no_bundled)
+    report = scan_paths(list(files), compiled, as_of=as_of or default_as_of(None), lang=lang)
+    _emit(report, fmt, lang, output, fail_on, strict)
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_policy_options
+def policies(fmt: str, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
+    """List the rules of the pack: id, family, severity, penalty, kind."""
+    compiled = _load(policy_dirs, no_bundled)
+    pack = compiled.pack
+    rows = [
+        {"id": r.id, "family": r.family, "severity": r.severity, "penalty": r.penalty, "kind": r.kind,
+         "title": r.title.en, "file": r.file}
+        for r in pack.rules
+    ]
+    if fmt == "json":
+        import orjson
+
+        meta = {"name": pack.name, "version": pack.version, "content_hash": pack.content_hash}
+        click.echo(orjson.dumps({"policy_pack": meta, "rules": rows}, option=orjson.OPT_INDENT_2).decode())
+        return
+    width = max(len(r["id"]) for r in rows)
+    click.echo(f"{'rule':<{width}}  {'family':<14} {'severity':<8} {'penalty':<18} {'kind':<8} title")
+    for r in rows:
+        click.echo(
+            f"{r['id']:<{width}}  {r['family']:<14} {r['severity']:<8} {r['penalty'] or '-':<18} {r['kind']:<8} {r['title']}"
+        )
+    click.echo(f"\n{len(rows)} rules, pack {pack.name} {pack.version} ({pack.content_hash[:12]})")
+
+
+@main.command()
+@click.argument("rule_id", metavar="RULE")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Only this language (default both).")
+@_policy_options
+def explain(rule_id: str, lang: str | None, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
+    """What a rule checks, why, an example and the remedy, in English and Chinese."""
+    from .explain import explain_rule, unknown_rule
+
+    compiled = _load(policy_dirs, no_bundled)
+    if compiled.pack.rule(rule_id) is None:
+        click.echo(unknown_rule(compiled.pack, rule_id), err=True)
+        sys.exit(EXIT_UNCHECKED)
+    click.echo(explain_rule(compiled, rule_id, ("en", "zh") if lang is None else (lang,)))
+
+
+@main.command()
+@click.option("--quiet", "-q", is_flag=True, help="Print only failures and the summary.")
+@_policy_options
+def verify(quiet: bool, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
+    """Run every rule's own passing and failing examples against the pack as loaded.
+
+    Exit 1 when any example does not hold, naming the rule and the example.
+    """
+    from .examples import run_examples
+
+    compiled = _load(policy_dirs, no_bundled)
+    results = run_examples(compiled)
+    failures = [r for r in results if not r.ok]
+    for r in results:
+        if not r.ok or not quiet:
+            click.echo(str(r))
+    rules = len({r.rule for r in results})
+    if failures:
+        click.echo(f"\n{len(failures)} of {len(results)} examples of {rules} rules do not hold.")
+        sys.exit(1)
+    click.echo(f"\nAll {len(results)} examples of {rules} rules hold.")
