@@ -1,0 +1,203 @@
+"""The command line as a CI job and a listing tool use it: output shapes and exit status."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from checker.cli import main
+
+from .conftest import LINEN, ROOT, SWEATER, compliance, doc, write_json, write_jsonl
+
+AS_OF = "2022-12-28"
+
+
+def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_scan_fixtures_json_has_the_contract_shape() -> None:
+    """`compliance scan fixtures/ --format json` prints findings, errors, not_evaluated and summary."""
+    code, out, _ = run("scan", str(ROOT / "fixtures"), "--format", "json", "--as-of", AS_OF)
+    report = json.loads(out)
+    assert 1 == code
+    assert {"findings", "errors", "not_evaluated", "summary", "metadata"} == set(report)
+    finding = next(f for f in report["findings"] if f["document"]["id"] == "1600000000002")
+    assert {
+        "rule": "tier-anomaly/bait-tier",
+        "family": "tier-anomaly",
+        "severity": "error",
+        "penalty": "publishing-anomaly",
+        "document": {"kind": "product", "id": "1600000000002", "source": str(ROOT / "fixtures/products/linen-dress.json")},
+        "merchant_id": "M-LINEN",
+        "path": "/price/tiers/3/price",
+        "message": "Tier 4 (10000+) drops to 10.00 from 18.20, 45.1 % lower; more than 40.0 % looks like a bait price.",
+        "remedy": "Set tier 4 to the price the seller really sells at (at least 10.92), or remove the tier.",
+    } == finding
+    jsonl = next(f for f in report["findings"] if f["document"]["id"] == "FX-TIER-1")
+    assert jsonl["document"]["source"].endswith("fixtures/products/tier-tables.jsonl:1")
+    summary = report["summary"]
+    assert summary["documents"] == 9
+    assert summary["read"] == summary["documents"] + summary["errors"]
+    assert summary["by_family"]["tier-anomaly"] == len(report["findings"])
+    assert set(summary["by_family"]) == {
+        "fake-price", "fake-moq", "tier-anomaly", "spec-anomaly", "epr", "discount-floor", "quality", "marketing",
+        "star-level",
+    }
+    meta = report["metadata"]
+    assert meta["as_of"] == "2022-12-28T00:00:00-08:00"
+    assert len(meta["policy_pack"]["content_hash"]) == 64
+
+
+def test_exit_0_when_clean(tmp_path: Path) -> None:
+    """Every document read, nothing at or above --fail-on: exit 0."""
+    path = write_json(tmp_path / "p.json", SWEATER)
+    code, out, _ = run("scan", str(path))
+    assert (0, "1 document(s) checked, 0 finding(s) (no findings), 0 unreadable or invalid, 0 rule(s) not evaluated\n") == (code, out)
+
+
+def test_exit_1_on_a_finding_and_fail_on_threshold(tmp_path: Path) -> None:
+    """An error finding exits 1; --fail-on never makes the same report exit 0."""
+    path = write_json(tmp_path / "p.json", LINEN)
+    assert 1 == run("scan", str(path))[0]
+    assert 1 == run("scan", str(path), "--fail-on", "advice")[0]
+    assert 0 == run("scan", str(path), "--fail-on", "never")[0]
+
+
+def test_exit_2_for_one_corrupt_file_among_good_ones(tmp_path: Path) -> None:
+    """A corrupt file exits 2, and the good files beside it are still checked and reported."""
+    write_json(tmp_path / "a.json", SWEATER)
+    (tmp_path / "b.json").write_text('{"kind": "product", "id": ', "utf-8")
+    write_jsonl(tmp_path / "c.jsonl", [LINEN, doc(SWEATER, id="P-2")])
+    result = compliance("scan", str(tmp_path), "--format", "json")
+    report = json.loads(result.stdout)
+    assert 2 == result.returncode
+    assert [{"file": str(tmp_path / "b.json"), "line": 1, "pointer": "",
+             "reason": "not valid JSON: unexpected end of data (column 27)"}] == report["errors"]
+    assert 3 == report["summary"]["documents"]
+    assert ["P-LINEN"] == [f["document"]["id"] for f in report["findings"]]
+
+
+def test_exit_2_for_an_invalid_document_with_pointer(tmp_path: Path) -> None:
+    """An invalid snapshot is an error entry with its JSON Pointer and a readable reason."""
+    bad = doc(SWEATER)
+    bad["price"]["tiers"][0]["price"] = "abc"
+    path = write_jsonl(tmp_path / "p.jsonl", [SWEATER, bad])
+    code, out, _ = run("scan", str(path), "--format", "json")
+    assert 2 == code
+    assert [{"file": str(path), "line": 2, "pointer": "/price/tiers/0/price",
+             "reason": '"abc" is not a decimal amount'}] == json.loads(out)["errors"]
+
+
+def test_text_output_of_an_error(tmp_path: Path) -> None:
+    """The text report lists what could not be checked with file:line and pointer."""
+    bad = doc(SWEATER, moq=0)
+    path = write_jsonl(tmp_path / "p.jsonl", [bad])
+    code, out, _ = run("scan", str(path))
+    assert 2 == code
+    assert f"  {path}:1: /moq: 0 is not a whole number from 1 to 1,000,000,000,000\n" in out
+
+
+def test_unknown_kind_is_an_error(tmp_path: Path) -> None:
+    """A document without a known kind is an error entry, never silently skipped."""
+    path = write_jsonl(tmp_path / "p.jsonl", [{"id": "x"}, {"kind": "listing", "id": "y"}])
+    code, out, _ = run("scan", str(path), "--format", "json")
+    errors = json.loads(out)["errors"]
+    assert 2 == code
+    assert [
+        ("/kind", 'required field is missing (one of "product", "order", "merchant", "signup")'),
+        ("/kind", '"listing" is not a document kind (one of "product", "order", "merchant", "signup")'),
+    ] == [(e["pointer"], e["reason"]) for e in errors]
+
+
+def test_check_one_product_from_stdin() -> None:
+    """`compliance check -` reads one document from stdin (the listing tool's pre-publish hook)."""
+    result = compliance("check", "-", "--format", "json", stdin=json.dumps(LINEN, indent=2).encode())
+    report = json.loads(result.stdout)
+    assert 1 == result.returncode
+    assert [("tier-anomaly/bait-tier", "<stdin>")] == [(f["rule"], f["document"]["source"]) for f in report["findings"]]
+
+
+def test_check_refuses_a_folder(tmp_path: Path) -> None:
+    """check is for files; a folder is a usage error (exit 2) pointing at scan."""
+    code, _, err = run("check", str(tmp_path))
+    assert 2 == code
+    assert f"Error: {tmp_path} is a folder; check takes files (use: compliance scan {tmp_path})" in err
+
+
+def test_bad_options_exit_2(tmp_path: Path) -> None:
+    """An unknown format, --fail-on value or a bad --as-of is exit 2 with the reason."""
+    path = write_json(tmp_path / "p.json", SWEATER)
+    code, _, err = run("scan", str(path), "--format", "xml")
+    assert 2 == code and "Invalid value for '--format': 'xml' is not one of 'text', 'json', 'jsonl'." in err
+    code, _, err = run("scan", str(path), "--as-of", "yesterday")
+    assert 2 == code and "'yesterday' is not a time; give RFC 3339 (2022-12-27T08:00:00Z) or a date" in err
+    code, _, err = run("scan", str(path), "--fail-on", "critical")
+    assert 2 == code
+    code, _, err = run("scan", str(tmp_path / "missing.json"), "--format", "json")
+    assert 2 == code
+
+
+def test_missing_path_is_an_error_entry(tmp_path: Path) -> None:
+    """A path that does not exist is reported, not ignored."""
+    code, out, _ = run("scan", str(tmp_path / "nope.json"), "--format", "json")
+    assert 2 == code
+    assert [{"file": str(tmp_path / "nope.json"), "line": None, "pointer": "",
+             "reason": "cannot read: No such file or directory"}] == json.loads(out)["errors"]
+
+
+def test_output_file_and_chinese(tmp_path: Path) -> None:
+    """--output writes the report to a file; --lang zh gives the rule's Chinese message and remedy."""
+    path = write_json(tmp_path / "p.json", LINEN)
+    out_file = tmp_path / "report.json"
+    code, out, _ = run("scan", str(path), "--format", "json", "--lang", "zh", "-o", str(out_file))
+    finding = json.loads(out_file.read_text("utf-8"))["findings"][0]
+    assert (1, "") == (code, out)
+    assert "第4个阶梯（10000起）由18.20降至10.00，降幅45.1%，超过40.0%，疑似诱饵价格。" == finding["message"]
+    assert finding["remedy"].startswith("将第4个阶梯改为真实可成交价格（不低于10.92）")
+
+
+def test_jsonl_output_is_one_record_a_line(tmp_path: Path) -> None:
+    """--format jsonl streams findings, then errors, then the summary, one object a line."""
+    path = write_jsonl(tmp_path / "p.jsonl", [LINEN, {"kind": "x"}])
+    code, out, _ = run("scan", str(path), "--format", "jsonl")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert 2 == code
+    assert ["finding", "error", "summary"] == [line["type"] for line in lines]
+
+
+def test_policies_lists_rules() -> None:
+    """`compliance policies` lists every rule with id, family, severity, penalty and kind."""
+    code, out, _ = run("policies", "--format", "json")
+    rules = json.loads(out)["rules"]
+    assert 0 == code
+    assert {"id": "tier-anomaly/bait-tier", "family": "tier-anomaly", "severity": "error",
+            "penalty": "publishing-anomaly", "kind": "product", "title": "No bait tier",
+            "file": "policies/tier-anomaly.toml"} in rules
+
+
+def test_explain_in_both_languages() -> None:
+    """`compliance explain RULE` says what, why, an example and the remedy, in English and Chinese."""
+    code, out, _ = run("explain", "tier-anomaly/bait-tier")
+    assert 0 == code
+    for expected in [
+        "tier-anomaly/bait-tier — No bait tier",
+        "What it checks, and why",
+        "max_drop = 0.40",
+        "  → Tier 4 (10000+) drops to 10.00 from 18.20, 45.1 % lower; more than 40.0 % looks like a bait price.",
+        "  Set tier 4 to the price the seller really sells at (at least 10.92), or remove the tier.",
+        "tier-anomaly/bait-tier — 不设诱饵阶梯价",
+        "整改方案",
+        "  → 第4个阶梯（10000起）由18.20降至10.00，降幅45.1%，超过40.0%，疑似诱饵价格。",
+    ]:
+        assert expected in out
+
+
+def test_explain_unknown_rule_suggests() -> None:
+    """A misspelt rule id exits 2 with the closest ids."""
+    code, _, err = run("explain", "tier-anomaly/bait")
+    assert 2 == code
+    assert "compliance: no rule 'tier-anomaly/bait'; did you mean tier-anomaly/bait-tier" in err

@@ -1,0 +1,232 @@
+"""Evaluation context: merchants resolved within a scan, rules in force by time, the Python API."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import checker
+
+from .conftest import SWEATER, compliance, doc, write_json, write_jsonl
+
+PACK = """\
+[[rule]]
+id = "discount-floor/gold-only"
+family = "discount-floor"
+severity = "error"
+penalty = "none"
+kind = "product"
+title = { en = "Gold only", zh = "仅限金品" }
+description = { en = "RULES.md 6.1", zh = "RULES.md 6.1" }
+when = 'any(p.type == "member-price" for p in promotions)'
+require = "merchant.gold"
+path = "/promotions"
+message = { en = "Merchant {merchant.id} is not Gold.", zh = "商家{merchant.id}不是金品。" }
+remedy = { en = "Remove the member price.", zh = "取消会员价。" }
+[[rule.example]]
+name = "gold"
+expect = "pass"
+document = { kind = "product", id = "P", merchant_id = "M", listing_type = "rts", moq = 1, price = { mode = "range", range = { min = "1", max = "2" } }, promotions = [ { id = "x", type = "member-price", audience = "L2+", discount = "9.5", start = "2022-12-01", end = "2023-04-01" } ] }
+merchant = { kind = "merchant", id = "M", gold = true }
+[[rule.example]]
+name = "not gold"
+expect = "fail"
+document = { kind = "product", id = "P", merchant_id = "M", listing_type = "rts", moq = 1, price = { mode = "range", range = { min = "1", max = "2" } }, promotions = [ { id = "x", type = "member-price", audience = "L2+", discount = "9.5", start = "2022-12-01", end = "2023-04-01" } ] }
+merchant = { kind = "merchant", id = "M", gold = false }
+
+[[rule]]
+id = "epr/order-blocked"
+family = "epr"
+severity = "error"
+penalty = "none"
+kind = "order"
+title = { en = "Blocked", zh = "打断" }
+description = { en = "RULES.md 5.3", zh = "RULES.md 5.3" }
+effective_from = 2022-12-27
+when = 'ship_to in ["DE", "FR"]'
+require = "false"
+path = "/ship_to"
+message = { en = "Judged at {as_of}.", zh = "判定时间{as_of}。" }
+remedy = { en = "Register.", zh = "注册。" }
+[[rule.example]]
+name = "on the day"
+expect = "fail"
+document = { kind = "order", id = "O", type = "order", merchant_id = "M", ship_to = "DE", created_at = "2022-12-27", items = [ { quantity = 1, listing = { id = "P", merchant_id = "M", listing_type = "rts", moq = 1, price = { mode = "range", range = { min = "1", max = "2" } } } } ] }
+[[rule.example]]
+name = "the day before"
+expect = "pass"
+document = { kind = "order", id = "O", type = "order", merchant_id = "M", ship_to = "DE", created_at = "2022-12-26T23:59:59", items = [ { quantity = 1, listing = { id = "P", merchant_id = "M", listing_type = "rts", moq = 1, price = { mode = "range", range = { min = "1", max = "2" } } } } ] }
+
+[[rule]]
+id = "quality/new-listings"
+family = "quality"
+severity = "advice"
+penalty = "none"
+kind = "product"
+title = { en = "Since 2022-11-02", zh = "自2022-11-02" }
+description = { en = "RULES.md 8", zh = "RULES.md 8" }
+effective_from = 2022-11-02
+when = "created_at != null"
+require = 'created_at < date("2000-01-01")'
+path = "/created_at"
+message = { en = "Created {created_at}.", zh = "创建于{created_at}。" }
+remedy = { en = "None.", zh = "无。" }
+[[rule.example]]
+name = "always fails when in force"
+expect = "fail"
+as_of = 2022-11-02
+document = { kind = "product", id = "P", merchant_id = "M", listing_type = "rts", moq = 1, price = { mode = "range", range = { min = "1", max = "2" } }, created_at = "2022-11-10" }
+[[rule.example]]
+name = "not yet in force"
+expect = "pass"
+as_of = 2022-11-01T23:59:59
+document = { kind = "product", id = "P", merchant_id = "M", listing_type = "rts", moq = 1, price = { mode = "range", range = { min = "1", max = "2" } }, created_at = "2022-11-10" }
+"""
+
+PROMO = [{"id": "x", "type": "member-price", "audience": "L2+", "discount": "9.5", "start": "2022-12-01",
+          "end": "2023-04-01"}]
+PRODUCT = doc(SWEATER, id="P-PROMO", merchant_id="M-1", promotions=PROMO)
+GOLD = {"kind": "merchant", "id": "M-1", "gold": True}
+NOT_GOLD = {"kind": "merchant", "id": "M-1", "gold": False}
+
+
+def order(created_at: str, ship_to: str = "DE") -> dict[str, Any]:
+    listing = {k: v for k, v in SWEATER.items() if k != "kind"}
+    return {"kind": "order", "id": f"O-{created_at}", "type": "order", "merchant_id": "M-1", "ship_to": ship_to,
+            "created_at": created_at, "items": [{"quantity": 100, "listing": listing}]}
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    folder = tmp_path_factory.mktemp("pack")
+    (folder / "test.toml").write_text(PACK, "utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def policies(pack: Path) -> checker.CompiledPack:
+    return checker.load_policies([pack], bundled=False)
+
+
+def rules(report: checker.Report) -> list[tuple[str, str | None]]:
+    return [(f.rule, f.document.id) for f in report.findings]
+
+
+def test_the_test_pack_verifies(policies: checker.CompiledPack) -> None:
+    """The pack these tests use holds its own examples."""
+    assert [] == checker.verify(policies)
+
+
+def test_merchant_resolved_even_when_it_comes_after_the_product(tmp_path: Path, policies: Any) -> None:
+    """A merchant in a later file of the scan is found for an earlier product."""
+    write_json(tmp_path / "a-products.json", PRODUCT)
+    write_jsonl(tmp_path / "z-merchants.jsonl", [NOT_GOLD])
+    report = checker.scan([tmp_path], as_of="2022-12-28", policies=policies)
+    assert [("discount-floor/gold-only", "P-PROMO")] == rules(report)
+    assert "Merchant M-1 is not Gold." == report.findings[0].message
+    write_jsonl(tmp_path / "z-merchants.jsonl", [GOLD])
+    assert [] == rules(checker.scan([tmp_path], as_of="2022-12-28", policies=policies))
+
+
+def test_missing_merchant_is_not_evaluated_never_a_silent_pass(tmp_path: Path, policies: Any) -> None:
+    """Without the merchant the rule goes to not_evaluated with the reason; exit 0, or 2 with --strict."""
+    write_json(tmp_path / "p.json", PRODUCT)
+    report = checker.scan([tmp_path], as_of="2022-12-28", policies=policies)
+    assert [] == rules(report)
+    assert [("discount-floor/gold-only", "P-PROMO",
+             "merchant M-1 is not in the scan; the rule needs the merchant's data")] == [
+        (n.rule, n.document.id, n.reason) for n in report.not_evaluated
+    ]
+    assert 0 == report.exit_code()
+    assert 2 == report.exit_code(strict=True)
+
+
+def test_an_invalid_merchant_is_reported_and_not_used(tmp_path: Path, policies: Any) -> None:
+    """A merchant document that is not valid is an error entry, and rules needing it are not evaluated."""
+    write_jsonl(tmp_path / "all.jsonl", [PRODUCT, {"kind": "merchant", "id": "M-1", "gold": "yes"}])
+    report = checker.scan([tmp_path], as_of="2022-12-28", policies=policies)
+    assert ["/gold: \"yes\" is not true or false"] == [f"{e.pointer}: {e.reason}" for e in report.errors]
+    assert ["discount-floor/gold-only"] == [n.rule for n in report.not_evaluated]
+
+
+def test_merchant_on_stdin_after_the_product(pack: Path) -> None:
+    """stdin is read twice when merchants must be found first; the findings still say <stdin>:line."""
+    text = "".join(json.dumps(d) + "\n" for d in [PRODUCT, NOT_GOLD]).encode()
+    result = compliance("scan", "-", "--no-bundled", "--policies", str(pack), "--format", "json",
+                        "--as-of", "2022-12-28", stdin=text)
+    report = json.loads(result.stdout)
+    assert 1 == result.returncode
+    assert [("discount-floor/gold-only", "<stdin>:1")] == [
+        (f["rule"], f["document"]["source"]) for f in report["findings"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "created_at, blocked",
+    [
+        ("2022-12-26T23:59:59-08:00", False),
+        ("2022-12-27T00:00:00-08:00", True),
+        ("2022-12-27T07:59:59Z", False),
+        ("2022-12-27T08:00:00Z", True),
+        ("2022-12-26T23:59:59", False),  # no offset: platform time
+        ("2022-12-27", True),  # a bare date: 00:00 platform time
+    ],
+)
+def test_orders_are_judged_at_their_created_at(created_at: str, blocked: bool, policies: Any) -> None:
+    """EPR blocking from 2022-12-27 00:00 Pacific applies by the order's time, whatever --as-of says."""
+    for as_of in ("2022-01-01", "2030-01-01"):
+        report = checker.check([order(created_at)], as_of=as_of, policies=policies)
+        assert blocked == bool(report.findings), (created_at, as_of)
+
+
+def test_order_message_shows_its_own_time(policies: Any) -> None:
+    """The `as_of` of an order is its created_at, in platform time."""
+    report = checker.check([order("2022-12-27T08:00:00Z")], as_of="2030-01-01", policies=policies)
+    assert "Judged at 2022-12-27T00:00:00-08:00." == report.findings[0].message
+
+
+@pytest.mark.parametrize("as_of, in_force", [("2022-11-01T23:59:59-07:00", False), ("2022-11-02", True),
+                                             ("2022-11-02T07:00:00Z", True), ("2022-11-02T06:59:59Z", False)])
+def test_listing_rules_are_judged_at_as_of(as_of: str, in_force: bool, policies: Any) -> None:
+    """A listing rule in force from 2022-11-02 (platform time) applies by --as-of, on both sides."""
+    product = doc(SWEATER, created_at="2022-11-10")
+    report = checker.check([product], as_of=as_of, policies=policies)
+    assert in_force == ("quality/new-listings" in [f.rule for f in report.findings])
+
+
+def test_an_impossible_date_is_an_error_entry(policies: Any) -> None:
+    """2022-02-30 passes the pattern but is no date: the document is reported with the pointer, not checked.
+
+    Documents given to checker.check are an array: the pointer starts with the document's index.
+    """
+    report = checker.check([doc(SWEATER, created_at="2022-02-30")], as_of="2022-12-01", policies=policies)
+    assert (0, [("/0/created_at", "'2022-02-30' is not a time (RFC 3339 or YYYY-MM-DD)")]) == (
+        report.documents, [(e.pointer, e.reason) for e in report.errors]
+    )
+
+
+def test_api_check_with_python_values() -> None:
+    """checker.check takes dicts; floats and Decimals as money are exact; the report knows its exit code."""
+    from decimal import Decimal
+
+    linen = doc(SWEATER, moq=60, price={"mode": "tiered", "tiers": [
+        {"min_qty": 60, "max_qty": 99, "price": 20.0},
+        {"min_qty": 100, "price": Decimal("12.00")},
+    ]})
+    report = checker.check([linen], as_of="2022-12-01")
+    assert ([], 0) == ([f.rule for f in report.findings], report.exit_code())
+    linen["price"]["tiers"][1]["price"] = 11.99
+    report = checker.check([linen], as_of="2022-12-01")
+    assert (["tier-anomaly/bait-tier"], 1) == ([f.rule for f in report.findings], report.exit_code())
+    assert "metadata" in report.to_dict()
+
+
+def test_public_api_is_sorted_and_complete() -> None:
+    """checker exports one sorted __all__, and every name in it exists."""
+    assert sorted(checker.__all__) == checker.__all__
+    for name in checker.__all__:
+        assert hasattr(checker, name), name
+    assert callable(checker.verify)

@@ -1,0 +1,204 @@
+"""The policy expression language: what it means, and what it refuses (no policy runs code)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import checker
+from checker.policy.compiler import compile_pack
+from checker.policy.runtime import namespace
+from checker.policy.expressions import ExpressionError
+from checker.policy.model import Pack, Rule, Text
+
+from .conftest import LINEN, SWEATER, doc
+
+AS_OF = _dt.datetime(2022, 12, 1, tzinfo=_dt.timezone.utc)
+T = Text("t", "t")
+
+
+def make_rule(require: str, *, kind: str = "product", params: dict[str, Any] | None = None, **extra: Any) -> Rule:
+    return Rule(id="tier-anomaly/t", family="tier-anomaly", severity="error", penalty=None, kind=kind, title=T,
+                description=T, message=T, remedy=T, require=require, path="/", params=params or {},
+                file="test.toml", **extra)
+
+
+def holds(require: str, document: dict[str, Any], **kw: Any) -> bool:
+    """True when `require` holds for the document (the rule reports nothing)."""
+    compiled = compile_pack(Pack((make_rule(require, **kw),), "test"))
+    hits: list[Any] = []
+    compiled.evaluators[kw.get("kind", "product")](document, AS_OF, {}, hits, [])
+    return not hits
+
+
+def refusal(expression: str, **kw: Any) -> str:
+    with pytest.raises(checker.PolicyError) as caught:
+        compile_pack(Pack((make_rule(expression, **kw),), "test"))
+    return str(caught.value)
+
+
+# -- what a policy cannot do -----------------------------------------------------------
+
+REFUSED = [
+    ('__import__("os")', "unknown function '__import__'; the functions are: abs, add_days, add_months, all, any, "
+                         "count, date, first, last, max, min, percent, present, round, sum"),
+    ('__import__("os").system("touch /tmp/pwned")', "only the functions of the policy language can be called, by name"),
+    ("price.__class__", "'__class__' is not a field; names starting with '_' are not allowed"),
+    ("().__class__.__bases__", "'__class__' is not a field; names starting with '_' are not allowed"),
+    ("moq.real", "cannot take .real of a number"),
+    ("10 ** 10 ** 10", "the operator ** is not allowed; use + - * /"),
+    ("moq ** 2 > 0", "the operator ** is not allowed; use + - * /"),
+    ("1e999999 > moq", "the number 1e999999 is too large (at most 1,000,000,000,000,000)"),
+    ("moq < 10000000000000000", "the number 10000000000000000 is too large (at most 1,000,000,000,000,000)"),
+    ('"a" * 100000000 == "a"', "'*' works on numbers, not on text"),
+    ("(lambda: 1)() == 1", "only the functions of the policy language can be called, by name"),
+    ('getattr(moq, "x")', "unknown function 'getattr'"),
+    ('open("/etc/passwd")', "unknown function 'open'"),
+    ("[t for t in price.tiers]", "a list comprehension is not allowed in a policy expression"),
+    ('{"a": 1}', "a dict is not allowed in a policy expression"),
+    ('f"{moq}" == "1"', "an f-string is not allowed in a policy expression"),
+    ("(moq := 5) > 1", "an assignment (:=) is not allowed in a policy expression"),
+    ("price.tiers[0:2]", "a list can only be indexed by a whole number, e.g. price.tiers[0] or [-1]"),
+    ("moq is None", "use == and != (for example x == null), not 'is'"),
+    ("price.mode == 5", "cannot compare text with a number; they are never equal"),
+    ("price.tierz", "'tierz' is not a field here; the fields are: mode, tiers, skus, range"),
+    ("moq > 0 and 1", "'and' combines conditions, not a number"),
+    ("moq", "must be a condition (true or false), but this is a number"),
+    ("(" * 1001 + "1" + ")" * 1001, "expression longer than 2,000 characters"),
+    ("moq if", "not a valid expression: invalid syntax (in 'moq if')"),
+    ("moq == = 3", "not a valid expression: invalid syntax (column 8)"),
+    ("(moq", "not a valid expression: '(' was never closed (column 1)"),
+]
+
+
+@pytest.mark.parametrize("expression, message", REFUSED, ids=[e[:40] for e, _ in REFUSED])
+def test_expression_is_refused_at_load(expression: str, message: str) -> None:
+    """Anything outside the whitelist fails when the policy loads, naming file, rule and field."""
+    assert refusal(expression).startswith(f"test.toml: rule tier-anomaly/t: require: {message}")
+
+
+def test_deep_nesting_is_refused_not_crashing() -> None:
+    """A policy nesting parentheses beyond the parser's limit is a load error, not a crash."""
+    assert "not a valid expression: too many nested parentheses" in refusal("(" * 300 + "1" + ")" * 300 + " > 0")
+
+
+def test_generated_code_sees_no_builtins() -> None:
+    """The namespace of compiled policies holds only the runtime, the vocabulary and constants."""
+    names = namespace({})
+    assert {"len", "range", "enumerate"} == set(names["__builtins__"])
+    assert not {"__import__", "open", "eval", "exec", "getattr"} & set(names)
+
+
+def test_an_injection_in_a_policy_file_never_runs(tmp_path: Path) -> None:
+    """Loading a policy pack that tries to run a command fails with the file and rule, and runs nothing."""
+    marker = tmp_path / "pwned"
+    text = (Path(__file__).parent.parent / "docs" / "policies.md").read_text("utf-8")
+    block = text.split("```toml\n", 1)[1].split("```", 1)[0]
+    block = block.replace(
+        'require = "count(price.tiers) <= max_tiers"',
+        f"require = '__import__(\"os\").system(\"touch {marker}\") == 0'",
+    )
+    (tmp_path / "evil.toml").write_text(block, "utf-8")
+    with pytest.raises(checker.PolicyError) as caught:
+        checker.load_policies([tmp_path], bundled=False)
+    assert str(caught.value).startswith(f"{tmp_path}/evil.toml: rule tier-anomaly/too-many-tiers: require: "
+                                        "only the functions of the policy language can be called, by name")
+    assert not marker.exists()
+
+
+# -- what expressions mean ------------------------------------------------------------
+
+
+def test_money_is_compared_exactly() -> None:
+    """"26.9", "26.90" and 26.9 are one amount; 0.1 + 0.2 is exactly 0.3."""
+    for spelling in ("26.9", "26.90", 26.9, Decimal("26.900")):
+        product = doc(SWEATER, price={"mode": "range", "range": {"min": spelling, "max": "30"}})
+        assert holds("price.range.min == 26.9", product)
+        assert holds("price.range.min == 26.90", product)
+    assert holds("0.1 + 0.2 == 0.3", SWEATER)
+
+
+def test_exact_boundary_arithmetic() -> None:
+    """20.00 x (1 - 0.40) is exactly 12.00: the bait boundary never depends on floats."""
+    assert holds("12.00 >= 20.00 * (1 - max_drop)", SWEATER, params={"max_drop": Decimal("0.40")})
+    assert not holds("11.99 >= 20.00 * (1 - max_drop)", SWEATER, params={"max_drop": Decimal("0.40")})
+
+
+def test_missing_values() -> None:
+    """A comparison with a missing value is false, except == null; arithmetic with it is missing."""
+    assert holds("sample == null", SWEATER)
+    assert not holds("sample != null", SWEATER)
+    assert not holds("sample.price > 0", SWEATER)
+    assert not holds("sample.price <= 0", SWEATER)
+    assert not holds("sample.price == 0", SWEATER)
+    assert not holds("sample.price != 0", SWEATER)
+    assert holds("sample.price + 1 == null", SWEATER)
+    assert not holds("sample.available", SWEATER)
+    assert holds("not sample.available", SWEATER)
+    assert holds("price.tiers[7] == null", SWEATER)
+    assert holds("price.tiers[-1].min_qty == 10000", SWEATER)
+
+
+def test_membership_choice_and_chains() -> None:
+    """in / not in, if-else and chained comparisons read as written."""
+    assert holds('price.mode in ["tiered", "sku"]', SWEATER)
+    assert holds('price.mode not in ["range"]', SWEATER)
+    assert not holds('currency in ["USD"]', SWEATER)  # missing is in no list
+    assert holds("(1 if moq > 50 else 2) == 1", SWEATER)
+    assert holds("1 <= 9.5 <= 9.5", SWEATER)
+    assert not holds("1 <= 9.6 <= 9.5", SWEATER)
+
+
+def test_for_expressions() -> None:
+    """count/any/all/min/max/sum over items, with and without a condition."""
+    assert holds("count(t for t in price.tiers if t.price < 26) == 2", SWEATER)
+    assert holds("all(t.price > 0 for t in price.tiers)", SWEATER)
+    assert holds("any(t.price == 24.90 for t in price.tiers)", SWEATER)
+    assert holds("min(t.price for t in price.tiers) == 24.9", SWEATER)
+    assert holds("max(t.min_qty for t in price.tiers) == 10000", SWEATER)
+    assert holds("sum(t.price for t in price.tiers) == 77.70", SWEATER)
+    assert holds("min(s.price for s in price.skus) == null", SWEATER)  # no SKUs: no minimum
+    assert holds("count(price.skus) == 0", SWEATER)
+
+
+def test_functions_on_time_and_rounding() -> None:
+    """Dates are platform time; months are calendar months; rounding is half-up."""
+    assert holds('date("2022-12-27") == date("2022-12-27T08:00:00Z")', SWEATER)
+    assert holds('add_months(date("2023-01-31"), 1) == date("2023-02-28")', SWEATER)
+    assert holds('add_days(date("2022-11-01"), 14) == date("2022-11-15")', SWEATER)  # across the DST change
+    assert holds("round(0.125, 2) == 0.13", SWEATER)
+    assert holds("round(5.7, 2) == 5.70", SWEATER)
+    assert holds("percent(1 - 10.00 / 18.20) == 45.1", LINEN)
+    assert holds('as_of == date("2022-11-30T16:00:00")', SWEATER)
+
+
+def test_map_lookup_on_order_skus() -> None:
+    """A SKU's attributes are looked up by name; a missing name is missing."""
+    order = {"kind": "order", "id": "O", "type": "order", "merchant_id": "M", "created_at": "2022-12-01",
+             "items": [{"listing": doc(SWEATER, kind=None), "quantity": 1, "sku": {"Color": "Red"}}]}
+    del order["items"][0]["listing"]["kind"]
+    assert holds('items[0].sku["Color"] == "Red"', order, kind="order")
+    assert holds('items[0].sku["Size"] == null', order, kind="order")
+
+
+@pytest.mark.parametrize(
+    "expression, message",
+    [
+        ("count(moq) > 0", "count() takes a list, not a number"),
+        ("round(moq, moq) > 0", "the second argument of round() is a whole number of decimals from 0 to 12"),
+        ('date(price.mode) == as_of', 'date() takes a fixed text, e.g. date("2022-12-27")'),
+        ('date("2022-13-01") == as_of', "'2022-13-01' is not a time (RFC 3339 or YYYY-MM-DD)"),
+        ("any(moq for t in price.tiers)", "any() takes a list of bool, not a list of numbers"),
+        ("present(moq, moq)", "present() takes 1 argument(s), got 2"),
+        ("unknown_name > 1", "unknown name 'unknown_name'; known names here: as_of, category, composition,"),
+        ("moq < price.mode", "'<' compares two numbers, two times or two texts, not a number with text"),
+        ("price.mode in moq", "'in' looks for a value in a list, and this is a number"),
+    ],
+)
+def test_type_errors_name_the_problem(expression: str, message: str) -> None:
+    """Type mistakes are load errors in words an analyst can act on."""
+    assert f"require: {message}" in refusal(expression)

@@ -1,0 +1,86 @@
+"""Every rule's own passing and failing examples, and `compliance verify` as a CI guard."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import checker
+from checker.examples import run_example
+
+from .conftest import ROOT, compliance
+
+PACK = checker.load_policies()
+CASES = [(i, e) for i, rule in enumerate(PACK.pack.rules) for e in rule.examples]
+
+
+@pytest.mark.parametrize(
+    "rule_index, example", CASES, ids=[f"{PACK.pack.rules[i].id}: {e.name}" for i, e in CASES]
+)
+def test_rule_example_holds(rule_index: int, example: object) -> None:
+    """The rule says of its example what the example expects (pass, fail at these paths, not evaluated)."""
+    result = run_example(PACK, rule_index, example)  # type: ignore[arg-type]
+    assert (True, "") == (result.ok, "" if result.ok else result.detail)
+
+
+def test_every_rule_has_a_passing_and_a_failing_example() -> None:
+    """No rule ships without both sides of its boundary."""
+    for rule in PACK.pack.rules:
+        assert {"pass", "fail"} <= {e.expect for e in rule.examples}, rule.id
+
+
+def test_tier_anomaly_family_is_complete() -> None:
+    """RULES.md 3 as TOML: the count, order, contiguity, MOQ, price and bait tests."""
+    expected = {
+        "tier-anomaly/too-many-tiers",
+        "tier-anomaly/minimums-not-rising",
+        "tier-anomaly/range-gap",
+        "tier-anomaly/last-tier-closed",
+        "tier-anomaly/first-tier-not-moq",
+        "tier-anomaly/price-rises",
+        "tier-anomaly/price-not-positive",
+        "tier-anomaly/bait-tier",
+    }
+    assert expected <= {r.id for r in PACK.pack.rules if r.family == "tier-anomaly"}
+
+
+def test_verify_passes_on_the_bundled_pack() -> None:
+    """`compliance verify` exits 0 and says every example holds."""
+    result = compliance("verify", "--quiet")
+    assert 0 == result.returncode, result.stdout + result.stderr
+    assert f"All {len(CASES)} examples of {len(PACK.pack.rules)} rules hold." in result.stdout
+
+
+def test_verify_fails_when_a_rule_is_weakened(tmp_path: Path) -> None:
+    """Editing the bait threshold so the linen dress passes makes verify exit 1, naming the rule and example."""
+    pack = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", pack)
+    policy = pack / "tier-anomaly.toml"
+    text = policy.read_text("utf-8")
+    assert "params = { max_drop = 0.40 }" in text
+    policy.write_text(text.replace("params = { max_drop = 0.40 }", "params = { max_drop = 0.50 }"), "utf-8")
+    result = compliance("verify", "--quiet", "--no-bundled", "--policies", str(pack))
+    assert 1 == result.returncode
+    assert (
+        "FAIL tier-anomaly/bait-tier: example 'linen dress: 60-99 20.00, 100-399 18.70, 400-9999 18.20, "
+        ">=10000 10.00' (expect fail): expected fail, got no finding"
+    ) in result.stdout
+    assert "2 of" in result.stdout.splitlines()[-1]
+
+
+def test_verify_fails_on_an_example_that_is_not_a_valid_snapshot(tmp_path: Path) -> None:
+    """An example document the schema rejects is a failed example, not a silent pass."""
+    pack = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", pack)
+    policy = pack / "tier-anomaly.toml"
+    text = policy.read_text("utf-8")
+    policy.write_text(text.replace('patch.price.tiers = [ { min_qty = 100, price = "0.01" } ]',
+                                   'patch.price.tiers = [ { min_qty = 100, price = "cheap" } ]'), "utf-8")
+    result = compliance("verify", "--quiet", "--no-bundled", "--policies", str(pack))
+    assert 1 == result.returncode
+    assert (
+        "FAIL tier-anomaly/price-not-positive: example 'one cent is a price' (expect pass): the example is not a "
+        'valid product document: /price/tiers/0/price: "cheap" is not a decimal amount'
+    ) in result.stdout
