@@ -18,7 +18,6 @@ from . import __version__
 from .model import DocumentRef, Finding, InputError, NotEvaluated, Report
 from .policy.runtime import CompiledPack, RuleFailure
 from .reading import Item, Reader
-from .snapshots import check_document, pointer
 from .values import BadValue, format_time
 
 #: a merchant document, as raw bytes, before it is parsed (the look-up pre-pass)
@@ -61,7 +60,7 @@ class Session:
                 continue
             doc, file, line, index = item  # type: ignore[misc]
             kind = doc.get("kind") if doc.__class__ is dict else None
-            validator = schema.get(kind)  # type: ignore[arg-type]
+            validator = schema.get(kind) if kind.__class__ is str else None  # type: ignore[arg-type]
             if validator is None or not validator(doc):
                 self._invalid(doc, file, line, index)
                 continue
@@ -79,6 +78,8 @@ class Session:
                 missing.clear()
 
     def _invalid(self, doc: Any, file: str, line: int | None, index: int | None) -> None:
+        from .snapshots import check_document
+
         _, problems = check_document(doc)
         prefix = f"/{index}" if index is not None else ""
         if not problems:  # pragma: no cover - the validators agree (tests/test_validation.py)
@@ -118,6 +119,8 @@ class Session:
 def _evaluation_error(
     error: Exception, doc: Any, compiled: CompiledPack, file: str, line: int | None, index: int | None
 ) -> InputError:
+    from .snapshots import pointer
+
     prefix = f"/{index}" if index is not None else ""
     if isinstance(error, BadValue):
         found = _find(doc, error.value)

@@ -10,6 +10,8 @@ from typing import Any
 
 import attrs
 
+#: Document kinds of SNAPSHOTS.md.
+KINDS = ("product", "order", "merchant", "signup")
 #: Severities from lowest to highest (SNAPSHOTS.md).
 SEVERITIES = ("advice", "warning", "error")
 #: The finding families of SNAPSHOTS.md, in the order of RULES.md.

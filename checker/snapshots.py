@@ -9,13 +9,14 @@ that the reason names the field in words a merchant team understands:
 from __future__ import annotations
 
 import json
+import os
 from decimal import Decimal
 from functools import cache
 from typing import Any, Iterator
 
-from .resources import schemas_dir
+from .model import KINDS
+from .resources import schema_files
 
-KINDS = ("product", "order", "merchant", "signup")
 _BASE = "https://compliance.example/schemas/"
 
 
@@ -23,8 +24,9 @@ _BASE = "https://compliance.example/schemas/"
 def load_schemas() -> dict[str, dict[str, Any]]:
     """Every schema file by its name (`product`, `common`, ...)."""
     out = {}
-    for path in sorted(schemas_dir().glob("*.schema.json")):
-        out[path.name.removesuffix(".schema.json")] = json.loads(path.read_text("utf-8"))
+    for path in schema_files():
+        with open(path, encoding="utf-8") as f:
+            out[os.path.basename(path).removesuffix(".schema.json")] = json.load(f)
     return out
 
 
@@ -167,7 +169,7 @@ def explain(kind: str, document: Any, errors: list[Any]) -> list[tuple[str, str]
     for error in errors:
         path = list(error.instance_path)
         name = type(error.kind).__name__
-        value = error.instance
+        value = _at(document, path, error.instance)
         if name == "Required":
             prop = error.kind.property
             problem = (pointer(path + [prop]), "required field is missing")
@@ -195,6 +197,16 @@ def explain(kind: str, document: Any, errors: list[Any]) -> list[tuple[str, str]
     return out
 
 
+def _at(document: Any, path: list[Any], default: Any) -> Any:
+    """The value at `path` as the document holds it (the validator's copy may be converted)."""
+    try:
+        for key in path:
+            document = document[key]
+    except (KeyError, IndexError, TypeError):
+        return default
+    return document
+
+
 def _is_money(node: dict[str, Any]) -> bool:
     return node.get("$ref", "").endswith("#/$defs/money")
 
@@ -206,7 +218,7 @@ def check_document(document: Any) -> tuple[str | None, list[tuple[str, str]]]:
     kind = document.get("kind")
     if kind is None:
         return None, [("/kind", f"required field is missing (one of {_kinds()})")]
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         return None, [("/kind", f"{show(kind)} is not a document kind (one of {_kinds()})")]
     validator = validators()[kind]
     if validator.is_valid(document):

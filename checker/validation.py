@@ -15,12 +15,11 @@ generation loudly, so a schema edit cannot be silently ignored.
 
 from __future__ import annotations
 
-import json
 import re
 from decimal import Decimal
 from typing import Any, Callable
 
-from .snapshots import KINDS, load_schemas
+from .model import KINDS
 
 #: keywords that only annotate
 _IGNORED = {"$schema", "$id", "$defs", "$comment", "title", "description", "examples", "default"}
@@ -32,7 +31,7 @@ _SUPPORTED = _IGNORED | {
 _TYPES = {
     "string": "{x}.__class__ is str",
     "integer": "({x}.__class__ is int or ({x}.__class__ in _NUMBERS and {x}.__class__ is not int and _integral({x})))",
-    "number": "{x}.__class__ in _NUMBERS",
+    "number": "({x}.__class__ is int or {x}.__class__ is float or ({x}.__class__ is _Decimal and {x}.is_finite()))",
     "boolean": "({x} is True or {x} is False)",
     "object": "{x}.__class__ is dict",
     "array": "{x}.__class__ is list",
@@ -86,6 +85,8 @@ def _python_pattern(pattern: str) -> str:
 
 class _Generator:
     def __init__(self) -> None:
+        from .snapshots import load_schemas
+
         self.files = load_schemas()
         self.functions: list[str] = []
         self.constants: dict[str, Any] = {}
@@ -155,7 +156,7 @@ class _Generator:
             if known == json_type or (json_type == "number" and known == "integer"):
                 return condition
             guard = {"string": f"{x}.__class__ is not str", "array": f"{x}.__class__ is not list",
-                     "number": f"{x}.__class__ not in _NUMBERS"}[json_type]
+                     "number": "not " + _TYPES["number"].format(x=x)}[json_type]
             return f"{guard} or {condition}"
 
         if "const" in node:
@@ -203,7 +204,7 @@ class _Generator:
             lines.append(f"if {is_dict} and len({x}) > {int(node['maxProperties'])}: return False")
         required = node.get("required", [])
         if required:
-            test = " and ".join(f"{json.dumps(r)} in {x}" for r in required)
+            test = " and ".join(f"{r!r} in {x}" for r in required)
             lines.append(f"if {is_dict} and not ({test}): return False")
         properties = node.get("properties", {})
         if properties:
@@ -211,7 +212,7 @@ class _Generator:
             for prop, sub in properties.items():
                 check = self.expression(sub, base, "v")
                 if check != "True":
-                    lines.append(f"    v = {x}.get({json.dumps(prop)}, _MISSING)")
+                    lines.append(f"    v = {x}.get({prop!r}, _MISSING)")
                     lines.append(f"    if v is not _MISSING and not ({check}): return False")
         extra = node.get("additionalProperties")
         if extra is not None and extra is not True:
@@ -248,9 +249,13 @@ def generate() -> tuple[str, dict[str, Any]]:
 
 
 def namespace(constants: dict[str, Any]) -> dict[str, Any]:
-    names: dict[str, Any] = {"__builtins__": {"len": len, "dict": dict, "list": list, "str": str, "int": int}}
+    names: dict[str, Any] = {
+        "__builtins__": {"len": len, "dict": dict, "list": list, "str": str, "int": int, "float": float}
+    }
     names.update(constants)
-    names.update(_MISSING=object(), _NUMBERS=(int, float, Decimal), _integral=_integral, _json_in=_json_in)
+    names.update(
+        _MISSING=object(), _NUMBERS=(int, float, Decimal), _Decimal=Decimal, _integral=_integral, _json_in=_json_in
+    )
     return names
 
 

@@ -201,3 +201,15 @@ def test_explain_unknown_rule_suggests() -> None:
     code, _, err = run("explain", "tier-anomaly/bait")
     assert 2 == code
     assert "compliance: no rule 'tier-anomaly/bait'; did you mean tier-anomaly/bait-tier" in err
+
+
+def test_kind_that_is_not_text_is_an_error(tmp_path: Path) -> None:
+    """A kind given as a list or object is an error entry, not a crash."""
+    path = write_jsonl(tmp_path / "p.jsonl", [{"kind": ["product"]}, {"kind": {"a": 1}}, SWEATER])
+    code, out, _ = run("scan", str(path), "--format", "json")
+    report = json.loads(out)
+    assert (2, 1) == (code, report["summary"]["documents"])
+    assert [
+        "a list is not a document kind (one of \"product\", \"order\", \"merchant\", \"signup\")",
+        "an object is not a document kind (one of \"product\", \"order\", \"merchant\", \"signup\")",
+    ] == [e["reason"] for e in report["errors"]]

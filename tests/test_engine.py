@@ -230,3 +230,41 @@ def test_public_api_is_sorted_and_complete() -> None:
     for name in checker.__all__:
         assert hasattr(checker, name), name
     assert callable(checker.verify)
+
+
+def test_a_rule_that_raises_is_an_error_entry_naming_the_rule(tmp_path: Path) -> None:
+    """A policy whose arithmetic overflows (28-digit Decimal context) reports the document and the rule, no crash."""
+    (tmp_path / "p.toml").write_text(
+        PACK.split("[[rule]]")[0]
+        + '''[[rule]]
+id = "fake-price/overflow"
+family = "fake-price"
+severity = "warning"
+penalty = "none"
+kind = "product"
+title = { en = "t", zh = "t" }
+description = { en = "t", zh = "t" }
+when = 'price.mode == "range"'
+require = "round(price.range.max * 1000000000000000, 2) >= 0"
+path = "/price/range/max"
+message = { en = "m", zh = "m" }
+remedy = { en = "r", zh = "r" }
+[[rule.example]]
+name = "small"
+expect = "pass"
+document = { kind = "product", id = "P", merchant_id = "M", listing_type = "rts", moq = 1, price = { mode = "range", range = { min = "1", max = "2" } } }
+[[rule.example]]
+name = "never fails"
+expect = "fail"
+document = { kind = "product", id = "P", merchant_id = "M", listing_type = "rts", moq = 1, price = { mode = "range", range = { min = "1", max = "-2" } } }
+''',
+        "utf-8",
+    )
+    pack = checker.load_policies([tmp_path], bundled=False)
+    product = doc(SWEATER, price={"mode": "range", "range": {"min": "1", "max": "999999999999999.99"}})
+    report = checker.check([product, doc(SWEATER, id="P-2")], as_of="2022-12-01", policies=pack)
+    assert 1 == report.documents
+    assert [("/0", "internal error in rule fake-price/overflow: InvalidOperation: "
+                   "[<class 'decimal.InvalidOperation'>]; please report it")] == [
+        (e.pointer, e.reason) for e in report.errors
+    ]

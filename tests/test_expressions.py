@@ -87,9 +87,9 @@ def test_deep_nesting_is_refused_not_crashing() -> None:
 
 
 def test_generated_code_sees_no_builtins() -> None:
-    """The namespace of compiled policies holds only the runtime, the vocabulary and constants."""
+    """Compiled policies see only the runtime, the vocabulary, constants, and four harmless builtins."""
     names = namespace({})
-    assert {"len", "range", "enumerate"} == set(names["__builtins__"])
+    assert {"len", "range", "enumerate", "Exception"} == set(names["__builtins__"])
     assert not {"__import__", "open", "eval", "exec", "getattr"} & set(names)
 
 

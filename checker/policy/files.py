@@ -1,13 +1,12 @@
 """Which files make a policy pack, and its content hash.
 
-Kept apart from the loader so that a cache hit (cache.py) can name the pack
+Kept apart from the loader so that a cache hit (cache.py) can list the pack
 without importing TOML or jsonschema.
 """
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
+import os
 from typing import Iterable
 
 from ..resources import policies_dir
@@ -17,38 +16,50 @@ from .model import PolicyError
 PACK_FILE = "pack.toml"
 
 
-def policy_files(dirs: Iterable[str | Path]) -> list[tuple[Path, str]]:
+def policy_files(dirs: Iterable[str | os.PathLike[str]]) -> list[tuple[str, str]]:
     """(path, name to show) of every policy file, folder by folder, sorted."""
     found = []
+    bundled = os.path.realpath(policies_dir())
     for entry in dirs:
-        root = Path(entry)
-        if root.is_file():
-            found.append((root, str(entry)))
+        root = os.fspath(entry)
+        if os.path.isfile(root):
+            found.append((root, root))
             continue
-        if not root.is_dir():
-            raise PolicyError(str(entry), "no such policy file or folder")
+        if not os.path.isdir(root):
+            raise PolicyError(root, "no such policy file or folder")
         # the bundled pack is shown as policies/..., wherever it is installed
-        label = "policies" if root.resolve() == policies_dir().resolve() else str(entry).rstrip("/")
-        for path in sorted(root.rglob("*.toml")):
-            if path.name != PACK_FILE:
-                found.append((path, f"{label}/{path.relative_to(root).as_posix()}"))
+        label = "policies" if os.path.realpath(root) == bundled else root.rstrip("/")
+        here = []
+        for folder, _, names in os.walk(root):
+            for name in names:
+                if name.endswith(".toml") and name != PACK_FILE:
+                    path = os.path.join(folder, name)
+                    here.append((os.path.relpath(path, root).replace(os.sep, "/"), path))
+        found += [(path, f"{label}/{rel}") for rel, path in sorted(here)]
     return found
 
 
-def fingerprint(dirs: Iterable[str | Path]) -> tuple[str, list[tuple[Path, str, bytes]]]:
+def pack_meta_files(dirs: Iterable[str | os.PathLike[str]]) -> list[str]:
+    return [p for p in (os.path.join(os.fspath(d), PACK_FILE) for d in dirs) if os.path.isfile(p)]
+
+
+def fingerprint(dirs: Iterable[str | os.PathLike[str]]) -> tuple[str, list[tuple[str, str, bytes]]]:
     """The sha256 of the pack's files (names and bytes), and the files read."""
+    import hashlib
+
+    dirs = list(dirs)
     digest = hashlib.sha256()
     files = []
     for path, shown in policy_files(dirs):
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read()
         files.append((path, shown, data))
-        digest.update(path.name.encode() + b"\0" + hashlib.sha256(data).digest())
-    for entry in dirs:
-        meta = Path(entry) / PACK_FILE
-        if meta.is_file():
-            digest.update(meta.read_bytes())
+        digest.update(os.path.basename(path).encode() + b"\0" + hashlib.sha256(data).digest())
+    for meta in pack_meta_files(dirs):
+        with open(meta, "rb") as f:
+            digest.update(f.read())
     return digest.hexdigest(), files
 
 
-def default_dirs(extra: Iterable[str | Path] = (), bundled: bool = True) -> list[str | Path]:
-    return ([policies_dir()] if bundled else []) + list(extra)
+def default_dirs(extra: Iterable[str | os.PathLike[str]] = (), bundled: bool = True) -> list[str]:
+    return ([policies_dir()] if bundled else []) + [os.fspath(e) for e in extra]

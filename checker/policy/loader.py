@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import json
+import os
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -70,7 +71,8 @@ def _load_file(shown: str, data: bytes) -> list[Rule]:
 def _validate(shown: str, doc: dict[str, Any]) -> None:
     import jsonschema  # only when policies are (re)compiled: the check path reads the cache
 
-    schema = json.loads((schemas_dir() / "policy.schema.json").read_text("utf-8"))
+    with open(os.path.join(schemas_dir(), "policy.schema.json"), encoding="utf-8") as f:
+        schema = json.load(f)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(_jsonish(doc)), key=lambda e: (list(map(str, e.absolute_path)), e.message))
     if not errors:

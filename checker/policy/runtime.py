@@ -3,12 +3,11 @@
 This is all a cache hit needs (see cache.py): no TOML, no expression
 parser, no jsonschema. Generated code sees exactly `namespace()`: these
 helpers, the vocabulary's functions as `fn_<name>`, its hoisted constants and
-three builtins (len, range, enumerate).
+four builtins (len, range, enumerate, and Exception to catch a failing rule).
 """
 
 from __future__ import annotations
 
-import calendar
 import datetime as _dt
 from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
@@ -17,7 +16,7 @@ from typing import Any, Callable, Mapping
 import attrs
 
 from ..values import PLATFORM_TZ, BadValue, format_time, to_decimal, to_number, to_time
-from ..snapshots import KINDS
+from ..model import KINDS
 from .model import Pack
 
 # -- helpers named by generated code ---------------------------------------
@@ -114,6 +113,8 @@ def fn_add_days(when: Any, days: Any) -> Any:
 def fn_add_months(when: Any, months: Any) -> Any:
     if when is None or months is None:
         return None
+    import calendar
+
     local = when.astimezone(PLATFORM_TZ)
     index = local.month - 1 + int(months)
     year, month = local.year + index // 12, index % 12 + 1
@@ -197,7 +198,9 @@ class Generated:
 
 def namespace(constants: Mapping[str, Any]) -> dict[str, Any]:
     """What generated code can see: the runtime helpers, the vocabulary and the constants; no builtins."""
-    names: dict[str, Any] = {"__builtins__": {"len": len, "range": range, "enumerate": enumerate}}
+    names: dict[str, Any] = {
+        "__builtins__": {"len": len, "range": range, "enumerate": enumerate, "Exception": Exception}
+    }
     names.update(
         {
             "_E": EMPTY,

@@ -1,0 +1,59 @@
+"""Testing helpers for users of the checker: Hypothesis strategies for snapshots.
+
+Property-test your own policies against documents the contract allows
+(SNAPSHOTS.md)::
+
+    from hypothesis import given
+    import checker
+    from checker.testing import products, tier_tables
+
+    @given(products(price_mode="tiered", tiers=tier_tables(valid=True)))
+    def test_clean_tier_tables_pass_my_pack(product):
+        report = checker.check([product], as_of="2022-12-27", policies=MY_PACK)
+        assert [] == [f for f in report.findings if f.family == "tier-anomaly"]
+
+Importing this package imports Hypothesis (a test dependency, `pip install
+compliance[dev]`); the command line and `import checker` never import it.
+"""
+
+from __future__ import annotations
+
+from .strategies import (
+    ANOMALIES,
+    MAX_TIERS,
+    SPELLINGS,
+    amounts,
+    countries,
+    documents,
+    identifiers,
+    merchants,
+    money,
+    orders,
+    products,
+    quantities,
+    signups,
+    spell,
+    spellings,
+    tier_tables,
+    times,
+)
+
+__all__ = [
+    "ANOMALIES",
+    "MAX_TIERS",
+    "SPELLINGS",
+    "amounts",
+    "countries",
+    "documents",
+    "identifiers",
+    "merchants",
+    "money",
+    "orders",
+    "products",
+    "quantities",
+    "signups",
+    "spell",
+    "spellings",
+    "tier_tables",
+    "times",
+]

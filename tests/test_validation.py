@@ -1,0 +1,96 @@
+"""The compiled snapshot validators (validation.py) agree with the reference, jsonschema_rs,
+on every document: valid ones from the shipped strategies, and the same documents with one
+value replaced by anything JSON can hold."""
+
+from __future__ import annotations
+
+import copy
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from checker.snapshots import validators as reference
+from checker.testing import documents
+from checker.validation import SchemaError, _Generator, validators
+
+COMPILED = validators()
+REFERENCE = {kind: v.is_valid for kind, v in reference().items()}
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-(10**20), 10**20) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12) | st.sampled_from(["DE", "de", "DE\n", "L2", "26.90", "2022-12-01", "rts", "tiered", ""]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def paths(value: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [here]
+    if isinstance(value, dict):
+        for key, child in value.items():
+            out += paths(child, (*here, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            out += paths(child, (*here, index))
+    return out
+
+
+def agree(document: Any) -> None:
+    kind = document.get("kind") if isinstance(document, dict) else None
+    if isinstance(kind, str) and kind in COMPILED:
+        assert REFERENCE[kind](document) == COMPILED[kind](document), document
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents())
+def test_valid_documents_are_valid_for_both(document: dict[str, Any]) -> None:
+    """Every document the strategies generate is valid for both validators."""
+    kind = document["kind"]
+    assert (True, True) == (REFERENCE[kind](document), COMPILED[kind](document))
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(documents(), st.data())
+def test_one_changed_value_gets_the_same_verdict(document: dict[str, Any], data: st.DataObject) -> None:
+    """Replacing or deleting any one value: both validators say the same (valid or not)."""
+    changed = copy.deepcopy(document)
+    path = data.draw(st.sampled_from(paths(changed)[1:]))
+    parent = changed
+    for key in path[:-1]:
+        parent = parent[key]
+    if isinstance(parent, dict) and data.draw(st.booleans()):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = data.draw(json_values)
+    agree(changed)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["26.90", 26.9, 10**15, 10**15 + 1, -(10**15), Decimal("1E+999999"), Decimal("12.000000000000000001"), "1e5",
+     "26.", ".5", "-0.01", True, None, "26.90\n", 1.0e15, 1.5e15],
+)
+def test_money_edge_values(value: Any) -> None:
+    """Amount boundaries and spellings: the same verdict from both validators."""
+    product = {"kind": "product", "id": "P", "merchant_id": "M", "listing_type": "rts", "moq": 1,
+               "price": {"mode": "range", "range": {"min": value, "max": "2"}}}
+    agree(product)
+
+
+@pytest.mark.parametrize("value", [1, 1.0, Decimal("1"), Decimal("1.0"), 1.5, 0, 10**12, 10**12 + 1, True, "1"])
+def test_integer_edge_values(value: Any) -> None:
+    """JSON Schema integers (1.0 is one) and their bounds: the same verdict."""
+    product = {"kind": "product", "id": "P", "merchant_id": "M", "listing_type": "rts", "moq": value,
+               "price": {"mode": "range", "range": {"min": "1", "max": "2"}}}
+    agree(product)
+
+
+def test_an_unsupported_schema_keyword_fails_generation() -> None:
+    """A schema edit using a keyword the generator does not know is refused, not ignored."""
+    generator = _Generator()
+    with pytest.raises(SchemaError) as caught:
+        generator.expression({"type": "string", "format": "email"}, "common", "x")
+    assert "unsupported schema keyword(s): format" == str(caught.value)
