@@ -93,6 +93,8 @@ class Session:
         ref = DocumentRef(kind, doc.get("id"), file if line is None else f"{file}:{line}")
         merchant_id = doc.get("merchant_id") if kind != "merchant" else doc.get("id")
         merchant = self.merchants.get(merchant_id) if merchant_id is not None else None
+        if len(hits) > 1:  # the fused evaluator runs rules in groups: report them in pack order
+            hits.sort(key=_hit_order)
         for rule_index, item_index in hits:
             rule = rules[rule_index]
             path, message, remedy = self.compiled.renderers[rule_index](doc, self.as_of, merchant, item_index, self.lang)
@@ -114,6 +116,10 @@ class Session:
             "lang": self.lang,
         }
         return Report(tuple(self.findings), tuple(self.errors), tuple(self.not_evaluated), self.documents, metadata)
+
+
+def _hit_order(hit: tuple[int, Any]) -> tuple[int, int]:
+    return hit[0], -1 if hit[1] is None else hit[1]
 
 
 def _evaluation_error(

@@ -39,6 +39,15 @@ _TYPES = {
 }
 
 
+#: keyword -> (the JSON type it constrains, the test)
+_LIMITS = {
+    "minLength": ("string", "len({x}) >= {limit}"),
+    "maxLength": ("string", "len({x}) <= {limit}"),
+    "minimum": ("number", "{x} >= {limit}"),
+    "maximum": ("number", "{x} <= {limit}"),
+    "minItems": ("array", "len({x}) >= {limit}"),
+    "maxItems": ("array", "len({x}) <= {limit}"),
+}
 _STRUCTURAL = {"properties", "required", "additionalProperties", "items", "allOf", "if", "maxProperties"}
 
 
@@ -167,18 +176,9 @@ class _Generator:
             # Catalogs repeat values (countries, amounts, times): each pattern memoises its answers.
             memo = self.constant(_Pattern(_python_pattern(node["pattern"])), "_re")
             out.append(only("string", f"{memo}({x})"))
-        if "minLength" in node:
-            out.append(only("string", f"len({x}) >= {int(node['minLength'])}"))
-        if "maxLength" in node:
-            out.append(only("string", f"len({x}) <= {int(node['maxLength'])}"))
-        if "minimum" in node:
-            out.append(only("number", f"{x} >= {self.bound(node['minimum'])}"))
-        if "maximum" in node:
-            out.append(only("number", f"{x} <= {self.bound(node['maximum'])}"))
-        if "minItems" in node:
-            out.append(only("array", f"len({x}) >= {int(node['minItems'])}"))
-        if "maxItems" in node:
-            out.append(only("array", f"len({x}) <= {int(node['maxItems'])}"))
+        for keyword, (json_type, test) in _LIMITS.items():
+            if keyword in node:
+                out.append(only(json_type, test.format(x=x, limit=self.bound(node[keyword]))))
         if "anyOf" in node:
             out.append(" or ".join(f"({self.expression(alt, base, x)})" for alt in node["anyOf"]))
         return out

@@ -23,6 +23,9 @@ class BadValue(ValueError):
         self.expected = expected
 
 
+_decimals: dict[str, Decimal] = {}
+
+
 def to_decimal(value: object) -> Decimal | None:
     """Money or a number as an exact Decimal; None stays None.
 
@@ -34,11 +37,20 @@ def to_decimal(value: object) -> Decimal | None:
     cls = value.__class__
     if cls is Decimal or value is None:
         return value  # type: ignore[return-value]
-    if cls is str or cls is int:
-        try:
-            return Decimal(value)  # type: ignore[arg-type]
-        except InvalidOperation:
-            raise BadValue(value, "a decimal amount") from None
+    if cls is str:
+        # Catalogs repeat amounts ("12.50"): Decimals are immutable, so one per text is shared.
+        found = _decimals.get(value)  # type: ignore[call-overload]
+        if found is None:
+            try:
+                found = Decimal(value)  # type: ignore[arg-type]
+            except InvalidOperation:
+                raise BadValue(value, "a decimal amount") from None
+            if len(_decimals) > 65536:
+                _decimals.clear()
+            _decimals[value] = found  # type: ignore[index]
+        return found
+    if cls is int:
+        return Decimal(value)  # type: ignore[arg-type]
     if cls is float:
         return Decimal(repr(value))
     if cls is bool:

@@ -22,9 +22,9 @@ from typing import Any, Callable, Mapping
 
 import attrs
 
-from ..snapshots import KINDS
+from ..model import KINDS
 from ..values import format_time, parse_time
-from .expressions import Compiled, Constants, ExpressionCompiler, ExpressionError, Name
+from .expressions import Compiled, Constants, ExpressionCompiler, ExpressionError, Name, Reads
 from .model import Pack, PolicyError, Rule
 from .runtime import CompiledPack, Generated, RuleFailure, fmt, fmt_pointer, link, namespace
 from .types import BOOL, NUMBER, TEXT, TIME, Type, of_kind
@@ -39,27 +39,90 @@ EACH_NAMES = ("item", "index", "position", "previous", "next")
 def generate(pack: Pack) -> Generated:
     """Python source for the pack, with its hoisted constants."""
     constants = Constants()
-    blocks: dict[str, list[str]] = {kind: [] for kind in KINDS}
-    renderers: list[str] = []
-    needs_merchant: set[str] = set()
+    codes = {kind: [] for kind in KINDS}  # type: dict[str, list[_RuleCode]]
+    reads = {kind: Reads() for kind in KINDS}
     for index, rule in enumerate(pack.rules):
-        rule_code = _RuleCode(rule, index, constants)
-        blocks[rule.kind].append(rule_code.evaluate())
-        renderers.append(rule_code.render())
-        if rule_code.uses_merchant:
-            needs_merchant.add(rule.kind)
+        codes[rule.kind].append(_RuleCode(rule, index, constants, reads[rule.kind]))
     lines = [f"# Generated from policy pack {pack.name} {pack.version} ({pack.content_hash[:12]}). Do not edit.", ""]
+    needs_merchant = set()
     for kind in KINDS:
-        lines.append(f"def evaluate_{kind}(doc, as_of, merchants, hits, missing):")
-        if kind in CLOCK_FIELD:
-            lines.append(f'    as_of = _time(doc.get("{CLOCK_FIELD[kind]}"))')
-        if kind in needs_merchant:
-            lines.append('    merchant = merchants.get(doc.get("merchant_id"))')
-        lines.extend(blocks[kind] or ["    pass"])
-        lines.append("")
-    lines.extend(renderers)
-    lines.append("RENDERERS = (" + "".join(f"render_{i}, " for i in range(len(pack.rules))) + ")")
+        if any(c.uses_merchant for c in codes[kind]):
+            needs_merchant.add(kind)
+        lines += _evaluator(kind, codes[kind], reads[kind], kind in needs_merchant)
+    for kind in KINDS:
+        lines += [c.render() for c in codes[kind]]
+    order = sorted((c.index, f"render_{c.index}") for kind in KINDS for c in codes[kind])
+    lines.append("RENDERERS = (" + "".join(f"{name}, " for _, name in order) + ")")
     return Generated("\n".join(lines) + "\n", constants.values, frozenset(needs_merchant))
+
+
+def _evaluator(kind: str, codes: list[_RuleCode], reads: Reads, needs_merchant: bool) -> list[str]:
+    """One function running every rule of `kind`: rules that share their time window and `when`
+    share one test, rules that also share `each` share one loop, and each field read is one local.
+
+    `_r` is the rule being evaluated, so that a rule that raises is named in the error.
+    """
+    out = [f"def evaluate_{kind}(doc, as_of, merchants, hits, missing):", "    _r = -1", "    try:"]
+    if kind in CLOCK_FIELD:
+        out.append(f'        as_of = _time(doc.get("{CLOCK_FIELD[kind]}"))')
+    if needs_merchant:
+        out.append('        merchant = merchants.get(doc.get("merchant_id"))')
+    out += [f"        {name} = {code}" for name, code in reads.at("doc")]
+    groups: dict[tuple[Any, ...], list[_RuleCode]] = {}
+    for code in codes:
+        groups.setdefault(code.group, []).append(code)
+    for (window, when, when_uses_merchant, uses_merchant), members in groups.items():
+        body: list[str] = []
+        depth = 2
+        guards = list(window) + ([when] if when and not when_uses_merchant else [])
+        if guards:
+            body.append("    " * depth + f"if {' and '.join(guards)}:")
+            depth += 1
+        if uses_merchant:
+            indices = ", ".join(str(c.index) for c in members)
+            body.append("    " * depth + "if merchant is None:")
+            body.append("    " * depth + f"    missing.extend(({indices},))")
+            body.append("    " * depth + "else:")
+            depth += 1
+        if when and when_uses_merchant:
+            body.append("    " * depth + f"if {when}:")
+            depth += 1
+        pad = "    " * depth
+        for code in members:
+            if code.each is None:
+                body.append(f"{pad}# [{code.index}] {code.rule.id}")
+                body.append(f"{pad}_r = {code.index}")
+                body.append(f"{pad}if not {code.require.code}:")
+                body.append(f"{pad}    hits.append(({code.index}, None))")
+        loops: dict[str, list[_RuleCode]] = {}
+        for code in members:
+            if code.each is not None:
+                loops.setdefault(code.each.code, []).append(code)
+        for each, rules in loops.items():
+            used = set().union(*(c.item_names for c in rules))
+            body.append(f"{pad}_s = {each}")
+            body.append(f"{pad}if _s:")
+            if "next" in used:
+                body.append(f"{pad}    _n = len(_s)")
+            body.append(f"{pad}    for v_index, v_item in enumerate(_s):")
+            inner = pad + "        "
+            if "previous" in used:
+                body.append(f"{inner}v_previous = _s[v_index - 1] if v_index else None")
+            if "next" in used:
+                body.append(f"{inner}v_next = _s[v_index + 1] if v_index + 1 < _n else None")
+            body += [f"{inner}{name} = {read}" for name, read in reads.at(rules[0].item_level)]
+            for code in rules:
+                cond = f"not {code.require.code}"
+                if code.where is not None:
+                    cond = f"{code.where.code} and {cond}"
+                body.append(f"{inner}# [{code.index}] {code.rule.id}")
+                body.append(f"{inner}_r = {code.index}")
+                body.append(f"{inner}if {cond}:")
+                body.append(f"{inner}    hits.append(({code.index}, v_index))")
+        out += body
+    out += ["        pass", "    except _BadValue:", "        raise", "    except Exception as e:",
+            "        raise _RuleFailure(_r, e) from e", ""]
+    return out
 
 
 def compile_pack(pack: Pack) -> CompiledPack:
@@ -72,29 +135,43 @@ def compile_pack(pack: Pack) -> CompiledPack:
 
 
 class _RuleCode:
-    def __init__(self, rule: Rule, index: int, constants: Constants) -> None:
+    """One rule's expressions, compiled twice: for the fused evaluator (field reads shared through
+    `reads`) and for its renderer (reads inline; it runs for findings only)."""
+
+    def __init__(self, rule: Rule, index: int, constants: Constants, reads: Reads) -> None:
         self.rule = rule
         self.index = index
         self.constants = constants
+        self.reads = reads
         self.root = of_kind(rule.kind)
         self.temps = [0]
         scope = self._base_scope()
-        self.doc_scope = dict(scope)
+        self.when = self._compile("when", rule.when, scope, "bool", reads) if rule.when else None
         self.each: Compiled | None = None
-        self.item_scope = dict(scope)
-        self.when = self._compile("when", rule.when, self.doc_scope, "bool") if rule.when else None
+        self.each_inline: Compiled | None = None
+        item_scope = dict(scope)
+        render_scope = dict(scope)
+        window = tuple(self._window())
         if rule.each:
-            self.each = self._compile("each", rule.each, self.doc_scope, "list")
+            self.each = self._compile("each", rule.each, scope, "list", reads)
+            self.each_inline = self._compile("each", rule.each, scope, "list")
             assert self.each.type.elem is not None
-            self.item_scope.update(
-                item=Name("v_item", self.each.type.elem),
+            elem = self.each.type.elem
+            #: item reads are hoisted into the loop shared by the rules with this window, when and each
+            self.item_level = ("item", window, self.when.code if self.when else None, self.each.code)
+            bindings = dict(
+                item=Name("v_item", elem, level=self.item_level),
                 index=Name("v_index", NUMBER),
                 position=Name("(v_index + 1)", NUMBER),
-                previous=Name("v_previous", self.each.type.elem.null()),
-                next=Name("v_next", self.each.type.elem.null()),
+                previous=Name("v_previous", elem.null(), level=self.item_level),
+                next=Name("v_next", elem.null(), level=self.item_level),
             )
-        self.where = self._compile("where", rule.where, self.item_scope, "bool") if rule.where else None
-        self.require = self._compile("require", rule.require, self.item_scope, "bool")
+            item_scope.update(bindings)
+            render_scope.update({k: attrs.evolve(v, level=None) for k, v in bindings.items()})
+        self.where = self._compile("where", rule.where, item_scope, "bool", reads) if rule.where else None
+        self.require = self._compile("require", rule.require, item_scope, "bool", reads)
+        self.item_scope = render_scope
+        self.item_names = (self.where.names if self.where else frozenset()) | self.require.names
         self.templates = {
             "path": self._template("path", rule.path, pointer=True),
             **{f"message.{lang}": self._template(f"message.{lang}", rule.message.get(lang)) for lang in ("en", "zh")},
@@ -103,6 +180,9 @@ class _RuleCode:
         self.uses_merchant = any(
             "merchant" in c.names for c in (self.when, self.each, self.where, self.require) if c is not None
         )
+        when_uses_merchant = self.when is not None and "merchant" in self.when.names
+        #: rules with the same group share one test in the fused evaluator
+        self.group = (window, self.when.code if self.when else None, when_uses_merchant, self.uses_merchant)
 
     def _fail(self, field: str, problem: str) -> PolicyError:
         return PolicyError(self.rule.file, problem, self.rule.id, field)
@@ -110,7 +190,8 @@ class _RuleCode:
     def _base_scope(self) -> dict[str, Name]:
         scope: dict[str, Name] = {"as_of": Name("as_of", TIME)}
         if self.rule.kind != "merchant":
-            scope["merchant"] = Name("merchant", of_kind("merchant"))
+            # nullable in code: reads through it are hoisted above the test that it is there
+            scope["merchant"] = Name("merchant", of_kind("merchant").null(), level="doc")
         for name, value in self.rule.params.items():
             if name in scope or name in EACH_NAMES or self.root.field(name) is not None:
                 raise self._fail(f"params.{name}", f"the parameter name {name!r} is already a field or name; rename it")
@@ -142,9 +223,12 @@ class _RuleCode:
             return Name(self.constants.add(dict(value)), Type("map", elem=elem))
         raise self._fail(field, f"unsupported parameter value {value!r}")  # pragma: no cover - schema
 
-    def _compile(self, field: str, source: str, scope: dict[str, Name], want: str | None) -> Compiled:
+    def _compile(
+        self, field: str, source: str, scope: dict[str, Name], want: str | None, reads: Reads | None = None
+    ) -> Compiled:
         try:
-            return ExpressionCompiler(dict(scope), self.root, self.constants, self.temps).compile(source, want)
+            compiler = ExpressionCompiler(dict(scope), self.root, self.constants, self.temps, reads)
+            return compiler.compile(source, want)
         except ExpressionError as e:
             raise self._fail(field, f"{e} (in {source!r})") from None
 
@@ -192,65 +276,13 @@ class _RuleCode:
             conds.append(f"as_of < {self.constants.add(self.rule.effective_until)}")
         return conds
 
-    def evaluate(self) -> str:
-        rule, i = self.rule, self.index
-        out = [f"    # [{i}] {rule.id} ({rule.file})", "    try:"]
-        depth = 2
-
-        def emit(line: str) -> None:
-            out.append("    " * depth + line)
-
-        guards = self._window()
-        when_uses_merchant = self.when is not None and "merchant" in self.when.names
-        if self.when is not None and not when_uses_merchant:
-            guards.append(self.when.code)
-        if guards:
-            emit(f"if {' and '.join(guards)}:")
-            depth += 1
-        if self.uses_merchant:
-            emit("if merchant is None:")
-            emit(f"    missing.append({i})")
-            emit("else:")
-            depth += 1
-        if when_uses_merchant:
-            assert self.when is not None
-            emit(f"if {self.when.code}:")
-            depth += 1
-        if self.each is None:
-            emit(f"if not {self.require.code}:")
-            emit(f"    hits.append(({i}, None))")
-        else:
-            used = self.where.names if self.where else frozenset()
-            used = used | self.require.names
-            emit(f"_s = {self.each.code}")
-            emit("if _s:")
-            depth += 1
-            if "next" in used:
-                emit("_n = len(_s)")
-            emit("for v_index, v_item in enumerate(_s):")
-            depth += 1
-            if "previous" in used:
-                emit("v_previous = _s[v_index - 1] if v_index else None")
-            if "next" in used:
-                emit("v_next = _s[v_index + 1] if v_index + 1 < _n else None")
-            cond = f"not {self.require.code}"
-            if self.where is not None:
-                cond = f"{self.where.code} and {cond}"
-            emit(f"if {cond}:")
-            emit(f"    hits.append(({i}, v_index))")
-        out.append("    except _BadValue:")
-        out.append("        raise")
-        out.append("    except Exception as e:")
-        out.append(f"        raise _RuleFailure({i}, e) from e")
-        return "\n".join(out)
-
     def render(self) -> str:
         i = self.index
         out = [f"def render_{i}(doc, as_of, merchant, v_index, lang):"]
         if self.rule.kind in CLOCK_FIELD:
             out.append(f'    as_of = _time(doc.get("{CLOCK_FIELD[self.rule.kind]}"))')
-        if self.each is not None:
-            out.append(f"    _s = {self.each.code}")
+        if self.each_inline is not None:
+            out.append(f"    _s = {self.each_inline.code}")
             out.append("    v_item = _s[v_index]")
             out.append("    v_previous = _s[v_index - 1] if v_index else None")
             out.append("    v_next = _s[v_index + 1] if v_index + 1 < len(_s) else None")

@@ -43,6 +43,36 @@ class Name:
     type: Type
     #: set when the name is a document field read on demand (`price` -> doc["price"])
     reader: str | None = None
+    #: where reads through this name can be hoisted to (see Reads); None: nowhere
+    level: Any = None
+
+
+class Reads:
+    """The field reads of one fused function, each computed once into a local.
+
+    A read such as `_money(v_item.get('price'))` used by five tier rules is
+    evaluated once per tier. `level` says where the local is assigned: "doc"
+    at the top of the function, or a loop's own key inside that loop.
+    """
+
+    def __init__(self) -> None:
+        self.locals: dict[tuple[Any, str], str] = {}
+        #: (local name, code, level) in the order first seen, which is dependency order
+        self.order: list[tuple[str, str, Any]] = []
+        self.level_of: dict[str, Any] = {}
+
+    def local(self, code: str, level: Any) -> str:
+        key = (level, code)
+        name = self.locals.get(key)
+        if name is None:
+            name = f"r{len(self.order)}"
+            self.locals[key] = name
+            self.order.append((name, code, level))
+            self.level_of[name] = level
+        return name
+
+    def at(self, level: Any) -> list[tuple[str, str]]:
+        return [(name, code) for name, code, lv in self.order if lv == level]
 
 
 @attrs.frozen
@@ -72,10 +102,20 @@ class Constants:
 class ExpressionCompiler:
     """Compiles expressions for one rule: its scope of names and its constants."""
 
-    def __init__(self, scope: dict[str, Name], root: Type, constants: Constants, temps: list[int] | None = None) -> None:
+    def __init__(
+        self,
+        scope: dict[str, Name],
+        root: Type,
+        constants: Constants,
+        temps: list[int] | None = None,
+        reads: Reads | None = None,
+    ) -> None:
         self.scope = scope
         self.root = root
         self.constants = constants
+        #: with reads, field reads become shared locals (the fused evaluator); without, inline (renderers)
+        self.reads = reads
+        self._levels: dict[str, Any] = {n.code: n.level for n in scope.values() if n.level is not None}
         #: shared by the expressions of one rule, so their temporaries never collide
         self._temps = temps if temps is not None else [0]
         self._used: set[str] = set()
@@ -141,7 +181,7 @@ class ExpressionCompiler:
         if field is not None:
             self._used.add("doc")
             typ, reader = field
-            return _read(f'doc.get("{name}")', reader), typ
+            return self._hoist(_read(f'doc.get("{name}")', reader), "doc"), typ
         known = sorted(set(self.scope) | set(self.root.fields()))
         raise ExpressionError(f"unknown name {name!r}; known names here: {', '.join(known)}")
 
@@ -159,7 +199,17 @@ class ExpressionCompiler:
             )
         ftype, reader = field
         getter = f"({base} or _E).get({name!r})" if typ.nullable else f"{base}.get({name!r})"
-        return _read(getter, reader), ftype
+        return self._hoist(_read(getter, reader), self._level(base)), ftype
+
+    def _level(self, code: str) -> Any:
+        if self.reads is not None and code in self.reads.level_of:
+            return self.reads.level_of[code]
+        return self._levels.get(code)
+
+    def _hoist(self, code: str, level: Any) -> str:
+        if self.reads is None or level is None:
+            return code
+        return self.reads.local(code, level)
 
     def n_Subscript(self, node: ast.Subscript) -> tuple[str, Type]:
         base, typ = self.node(node.value)

@@ -18,42 +18,7 @@ compliance[dev]`); the command line and `import checker` never import it.
 
 from __future__ import annotations
 
-from .strategies import (
-    ANOMALIES,
-    MAX_TIERS,
-    SPELLINGS,
-    amounts,
-    countries,
-    documents,
-    identifiers,
-    merchants,
-    money,
-    orders,
-    products,
-    quantities,
-    signups,
-    spell,
-    spellings,
-    tier_tables,
-    times,
-)
+from . import strategies
+from .strategies import *  # noqa: F403 - the strategies module's __all__ is this package's
 
-__all__ = [
-    "ANOMALIES",
-    "MAX_TIERS",
-    "SPELLINGS",
-    "amounts",
-    "countries",
-    "documents",
-    "identifiers",
-    "merchants",
-    "money",
-    "orders",
-    "products",
-    "quantities",
-    "signups",
-    "spell",
-    "spellings",
-    "tier_tables",
-    "times",
-]
+__all__ = strategies.__all__
