@@ -21,12 +21,16 @@ def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> Any
         return None
     from .values import BadValue, parse_time
 
+    from .values import format_time
+
     try:
-        return parse_time(value)
-    except BadValue:
+        when = parse_time(value)
+        format_time(when)  # within the years platform time can show
+    except (BadValue, OverflowError):
         raise click.BadParameter(
             f"{value!r} is not a time; give RFC 3339 (2022-12-27T08:00:00Z) or a date (2022-12-27, platform time)"
         ) from None
+    return when
 
 
 def _policy_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -94,7 +98,7 @@ def _emit(report: Any, fmt: str, lang: str, output: str | None, fail_on: str, st
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="compliance")
-def main() -> None:
+def cli() -> None:
     """Check marketplace listings, quotes and orders against the platform's rules.
 
     Exit status: 0 nothing at or above --fail-on; 1 findings at or above it;
@@ -102,7 +106,7 @@ def main() -> None:
     """
 
 
-@main.command()
+@cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @_check_options
 def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, output: str | None,
@@ -118,7 +122,7 @@ def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, 
     _emit(report, fmt, lang, output, fail_on, strict)
 
 
-@main.command()
+@cli.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE|-...")
 @_check_options
 def check(files: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, output: str | None,
@@ -140,7 +144,7 @@ def check(files: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str,
     _emit(report, fmt, lang, output, fail_on, strict)
 
 
-@main.command()
+@cli.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_policy_options
 def policies(fmt: str, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
@@ -167,7 +171,7 @@ def policies(fmt: str, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
     click.echo(f"\n{len(rows)} rules, pack {pack.name} {pack.version} ({pack.content_hash[:12]})")
 
 
-@main.command()
+@cli.command()
 @click.argument("rule_id", metavar="RULE")
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Only this language (default both).")
 @_policy_options
@@ -182,7 +186,7 @@ def explain(rule_id: str, lang: str | None, policy_dirs: tuple[str, ...], no_bun
     click.echo(explain_rule(compiled, rule_id, ("en", "zh") if lang is None else (lang,)))
 
 
-@main.command()
+@cli.command()
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures and the summary.")
 @_policy_options
 def verify(quiet: bool, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
@@ -203,3 +207,21 @@ def verify(quiet: bool, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
         click.echo(f"\n{len(failures)} of {len(results)} examples of {rules} rules do not hold.")
         sys.exit(1)
     click.echo(f"\nAll {len(results)} examples of {rules} rules hold.")
+
+
+def main() -> None:
+    """The console script: exit 1 means findings, so nothing else may exit 1 (SNAPSHOTS.md).
+
+    Usage errors are click's (exit 2); an error the commands do not foresee
+    (an unwritable --output, a defect) is printed in one line and exits 2.
+    """
+    try:
+        cli.main(prog_name="compliance")
+    except SystemExit:
+        raise
+    except OSError as e:
+        click.echo(f"compliance: {e.strerror or e}: {e.filename or ''}".rstrip(": "), err=True)
+        sys.exit(EXIT_UNCHECKED)
+    except Exception as e:  # noqa: BLE001 - the last line of defence of the exit status
+        click.echo(f"compliance: internal error: {type(e).__name__}: {e}; please report it", err=True)
+        sys.exit(EXIT_UNCHECKED)

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from . import __version__
 from .model import DocumentRef, Finding, InputError, NotEvaluated, Report
-from .policy.runtime import CompiledPack, RuleFailure
+from .policy.runtime import CompiledPack
 from .reading import Item, Reader
 from .values import BadValue, format_time
 
@@ -54,6 +54,7 @@ class Session:
         merchants = self.merchants
         hits: list[tuple[int, Any]] = []
         missing: list[int] = []
+        failed: list[tuple[int, Exception]] = []
         for item in items:
             if item.__class__ is not tuple:
                 self.errors.append(item)  # type: ignore[arg-type]
@@ -65,17 +66,19 @@ class Session:
                 self._invalid(doc, file, line, index)
                 continue
             try:
-                evaluators[kind](doc, as_of, merchants, hits, missing)
-            except (BadValue, RuleFailure) as e:
+                evaluators[kind](doc, as_of, merchants, hits, missing, failed)
+            except Exception as e:  # BadValue: the document is no valid snapshot after all
                 hits.clear()
                 missing.clear()
-                self.errors.append(_evaluation_error(e, doc, compiled, file, line, index))
+                failed.clear()
+                self.errors.append(_evaluation_error(e, doc, file, line, index))
                 continue
             self.documents += 1
-            if hits or missing:
-                self._report(doc, kind, file, line, hits, missing)
+            if hits or missing or failed:
+                self._report(doc, kind, file, line, hits, missing, failed)
                 hits.clear()
                 missing.clear()
+                failed.clear()
 
     def _invalid(self, doc: Any, file: str, line: int | None, index: int | None) -> None:
         from .snapshots import check_document
@@ -88,7 +91,9 @@ class Session:
         more = tuple(f"{prefix}{p}: {r}" for p, r in problems[1:10])
         self.errors.append(InputError(file, line, prefix + where, reason, more))
 
-    def _report(self, doc: dict, kind: str, file: str, line: int | None, hits: list, missing: list) -> None:
+    def _report(
+        self, doc: dict, kind: str, file: str, line: int | None, hits: list, missing: list, failed: list
+    ) -> None:
         rules = self.compiled.pack.rules
         ref = DocumentRef(kind, doc.get("id"), file if line is None else f"{file}:{line}")
         merchant_id = doc.get("merchant_id") if kind != "merchant" else doc.get("id")
@@ -97,7 +102,7 @@ class Session:
             hits.sort(key=_hit_order)
         for rule_index, item_index in hits:
             rule = rules[rule_index]
-            path, message, remedy = self.compiled.renderers[rule_index](doc, self.as_of, merchant, item_index, self.lang)
+            path, message, remedy = self.compiled.render(rule_index, doc, self.as_of, merchant, item_index, self.lang)
             self.findings.append(
                 Finding(rule.id, rule.family, rule.severity, rule.penalty, ref, merchant_id, path, message, remedy)
             )
@@ -105,6 +110,13 @@ class Session:
             rule = rules[rule_index]
             reason = f"merchant {merchant_id} is not in the scan; the rule needs the merchant's data"
             self.not_evaluated.append(NotEvaluated(rule.id, rule.family, ref, reason))
+        seen = set()
+        for rule_index, error in failed:  # once per rule, however many items it failed on
+            if rule_index not in seen:
+                seen.add(rule_index)
+                rule = rules[rule_index]
+                reason = f"the rule failed on this document: {type(error).__name__}: {error}; please report it"
+                self.not_evaluated.append(NotEvaluated(rule.id, rule.family, ref, reason, failed=True))
 
     def report(self) -> Report:
         pack = self.compiled.pack
@@ -122,9 +134,7 @@ def _hit_order(hit: tuple[int, Any]) -> tuple[int, int]:
     return hit[0], -1 if hit[1] is None else hit[1]
 
 
-def _evaluation_error(
-    error: Exception, doc: Any, compiled: CompiledPack, file: str, line: int | None, index: int | None
-) -> InputError:
+def _evaluation_error(error: Exception, doc: Any, file: str, line: int | None, index: int | None) -> InputError:
     from .snapshots import pointer
 
     prefix = f"/{index}" if index is not None else ""
@@ -132,8 +142,9 @@ def _evaluation_error(
         found = _find(doc, error.value)
         where = pointer(found) if found is not None else ""
         return InputError(file, line, prefix + where, f"{error.value!r} is not {error.expected}")
-    rule = compiled.pack.rules[error.rule_index]  # type: ignore[attr-defined]
-    return InputError(file, line, prefix, f"internal error in rule {rule.id}: {error}; please report it")
+    return InputError(
+        file, line, prefix, f"could not be evaluated: {type(error).__name__}: {error}; please report it"
+    )
 
 
 def _find(doc: Any, value: Any, path: tuple = ()) -> tuple | None:

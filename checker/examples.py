@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from .policy.runtime import CompiledPack, RuleFailure
+from .policy.runtime import CompiledPack
 from .policy.model import Example, Rule
 from .snapshots import check_document
 from .values import BadValue
@@ -57,13 +57,17 @@ def run_example(compiled: CompiledPack, rule_index: int, example: Example, lang:
     as_of = example.as_of or _dt.datetime.now(_dt.timezone.utc)
     hits: list[tuple[int, Any]] = []
     missing: list[int] = []
+    failed: list[tuple[int, Exception]] = []
     try:
-        compiled.evaluators[kind](doc, as_of, merchants, hits, missing)
-    except (BadValue, RuleFailure) as e:
-        return result(False, f"evaluating the example raised {e}")
+        compiled.evaluators[kind](doc, as_of, merchants, hits, missing, failed)
+    except BadValue as e:
+        return result(False, f"the example is not a valid {rule.kind} document: {e}")
+    errors = [e for r, e in failed if r == rule_index]
+    if errors:
+        return result(False, f"the rule failed on the example: {type(errors[0]).__name__}: {errors[0]}")
     mine = [index for r, index in hits if r == rule_index]
     merchant = merchants.get(doc.get("merchant_id"))
-    rendered = [compiled.renderers[rule_index](doc, as_of, merchant, i, lang) for i in mine]
+    rendered = [compiled.render(rule_index, doc, as_of, merchant, i, lang) for i in mine]
     paths = sorted(p for p, _, _ in rendered)
     messages = tuple(m for _, m, _ in rendered)
     remedies = tuple(r for _, _, r in rendered)

@@ -107,12 +107,15 @@ class InputError:
 
 @attrs.frozen
 class NotEvaluated:
-    """A rule that applies to a document but lacked the data to decide."""
+    """A rule that applies to a document but could not decide: it lacked data (the merchant is
+    not in the scan), or it failed on the document."""
 
     rule: str
     family: str
     document: DocumentRef
     reason: str
+    #: the rule raised on this document (a defect), rather than lacking data: exit status 2
+    failed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -120,6 +123,7 @@ class NotEvaluated:
             "family": self.family,
             "document": self.document.to_dict(),
             "reason": self.reason,
+            "failed": self.failed,
         }
 
 
@@ -151,7 +155,7 @@ class Report:
         """SNAPSHOTS.md "Exit status": 2 unchecked input, 1 findings at or above fail_on, else 0."""
         if fail_on not in FAIL_ON:
             raise ValueError(f"fail_on must be one of {', '.join(FAIL_ON)} (got {fail_on!r})")
-        if self.errors or (strict and self.not_evaluated):
+        if self.errors or any(n.failed for n in self.not_evaluated) or (strict and self.not_evaluated):
             return EXIT_UNCHECKED
         if fail_on != "never":
             floor = SEVERITIES.index(fail_on)

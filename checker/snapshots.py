@@ -37,8 +37,12 @@ def validators() -> dict[str, Any]:
 
     schemas = load_schemas()
     registry = jsonschema_rs.Registry([(s["$id"], s) for s in schemas.values() if "$id" in s])
+    from .validation import FORMATS
+
     return {
-        kind: jsonschema_rs.validator_for(schemas[kind], registry=registry)
+        kind: jsonschema_rs.validator_for(
+            schemas[kind], registry=registry, formats=FORMATS, validate_formats=True
+        )
         for kind in KINDS
     }
 

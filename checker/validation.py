@@ -25,7 +25,7 @@ from .model import KINDS
 _IGNORED = {"$schema", "$id", "$defs", "$comment", "title", "description", "examples", "default"}
 _SUPPORTED = _IGNORED | {
     "$ref", "allOf", "anyOf", "if", "then", "type", "properties", "required", "additionalProperties", "enum",
-    "const", "pattern", "minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems", "maxProperties",
+    "const", "pattern", "format", "minLength", "maxLength", "minimum", "maximum", "minItems", "maxItems", "maxProperties",
     "items",
 }
 _TYPES = {
@@ -55,28 +55,47 @@ class SchemaError(ValueError):
     """A schema uses something the compiled validators do not support."""
 
 
-class _Pattern:
-    """A JSON Schema `pattern` as a memoised test of a text."""
+def _valid_time(text: str) -> bool:
+    from .values import BadValue, parse_time
 
-    __slots__ = ("regex", "seen")
+    try:
+        parse_time(text)
+    except BadValue:
+        return False
+    return True
 
-    def __init__(self, pattern: str) -> None:
-        self.regex = re.compile(pattern)
+
+#: formats our schemas use, by name; also given to jsonschema_rs (snapshots.validators)
+FORMATS: dict[str, Callable[[str], bool]] = {"platform-time": _valid_time}
+
+
+class _Memo:
+    """A `pattern` or a `format` as a memoised test of a text: catalogs repeat values (countries,
+    amounts, times). Only short texts are remembered, so memory stays bounded."""
+
+    __slots__ = ("spec", "regex", "test", "seen")
+
+    def __init__(self, spec: str, regex: bool = False) -> None:
+        self.spec = spec
+        self.regex = regex
+        self.test: Callable[[str], bool] = (
+            (lambda t, r=re.compile(spec): r.search(t) is not None) if regex else FORMATS[spec]
+        )
         self.seen: dict[str, bool] = {}
 
     def __call__(self, text: str) -> bool:
         found = self.seen.get(text)
         if found is None:
-            found = self.regex.search(text) is not None
-            if len(self.seen) < 50_000:
+            found = self.test(text)
+            if len(text) <= 64 and len(self.seen) < 20_000:
                 self.seen[text] = found
         return found
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_Pattern, (self.regex.pattern,))
+        return (_Memo, (self.spec, self.regex))
 
     def __repr__(self) -> str:
-        return f"_Pattern({self.regex.pattern!r})"
+        return f"_Memo({self.spec!r})"
 
 
 def _integral(value: Any) -> bool:
@@ -172,9 +191,14 @@ class _Generator:
             out.append(self.equal_any(x, [node["const"]]))
         if "enum" in node:
             out.append(self.equal_any(x, node["enum"]))
+        if "format" in node:
+            if node["format"] not in FORMATS:
+                raise SchemaError(f"unsupported format: {node['format']}")
+            memo = self.constant(_Memo(node["format"]), "_fmt")
+            out.append(only("string", f"{memo}({x})"))
         if "pattern" in node:
             # Catalogs repeat values (countries, amounts, times): each pattern memoises its answers.
-            memo = self.constant(_Pattern(_python_pattern(node["pattern"])), "_re")
+            memo = self.constant(_Memo(_python_pattern(node["pattern"]), regex=True), "_re")
             out.append(only("string", f"{memo}({x})"))
         for keyword, (json_type, test) in _LIMITS.items():
             if keyword in node:

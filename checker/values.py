@@ -8,10 +8,15 @@ platform time (America/Los_Angeles).
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 PLATFORM_TZ = ZoneInfo("America/Los_Angeles")
+#: the shapes of time SNAPSHOTS.md allows (as schemas/common.schema.json#/$defs/time says)
+_TIME_SHAPE = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?([Zz]|[+-][0-9]{2}:[0-9]{2})?)?"
+)
 
 
 class BadValue(ValueError):
@@ -53,8 +58,6 @@ def to_decimal(value: object) -> Decimal | None:
         return Decimal(value)  # type: ignore[arg-type]
     if cls is float:
         return Decimal(repr(value))
-    if cls is bool:
-        raise BadValue(value, "a decimal amount")
     raise BadValue(value, "a decimal amount")
 
 
@@ -81,6 +84,8 @@ def parse_time(value: object) -> _dt.datetime:
     if not isinstance(value, str):
         raise BadValue(value, "a time (RFC 3339 or YYYY-MM-DD)")
     text = value.strip()
+    if _TIME_SHAPE.fullmatch(text) is None:
+        raise BadValue(value, "a time (RFC 3339 or YYYY-MM-DD)")
     if text.endswith("z"):  # RFC 3339 allows a lower-case z; fromisoformat does not
         text = text[:-1] + "Z"
     try:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from checker.cli import main
+from checker.cli import cli
 
 from .conftest import LINEN, ROOT, SWEATER, compliance, doc, write_json, write_jsonl
 
@@ -15,7 +15,7 @@ AS_OF = "2022-12-28"
 
 
 def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), input=stdin, catch_exceptions=False)
+    result = CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -34,7 +34,7 @@ def test_scan_fixtures_json_has_the_contract_shape() -> None:
         "document": {"kind": "product", "id": "1600000000002", "source": str(ROOT / "fixtures/products/linen-dress.json")},
         "merchant_id": "M-LINEN",
         "path": "/price/tiers/3/price",
-        "message": "Tier 4 (10000+) drops to 10.00 from 18.20, 45.1 % lower; more than 40.0 % looks like a bait price.",
+        "message": "Tier 4 (10000+) drops to 10.00 from 18.20, 45.1 % lower: below 10.92, the least price within 40.0 % of the tier before, it looks like a bait price.",
         "remedy": "Set tier 4 to the price the seller really sells at (at least 10.92), or remove the tier.",
     } == finding
     jsonl = next(f for f in report["findings"] if f["document"]["id"] == "FX-TIER-1")
@@ -156,7 +156,7 @@ def test_output_file_and_chinese(tmp_path: Path) -> None:
     code, out, _ = run("scan", str(path), "--format", "json", "--lang", "zh", "-o", str(out_file))
     finding = json.loads(out_file.read_text("utf-8"))["findings"][0]
     assert (1, "") == (code, out)
-    assert "第4个阶梯（10000起）由18.20降至10.00，降幅45.1%，超过40.0%，疑似诱饵价格。" == finding["message"]
+    assert "第4个阶梯（10000起）由18.20降至10.00，降幅45.1%：低于10.92（较前一阶梯降幅不超过40.0%的最低价），疑似诱饵价格。" == finding["message"]
     assert finding["remedy"].startswith("将第4个阶梯改为真实可成交价格（不低于10.92）")
 
 
@@ -187,11 +187,12 @@ def test_explain_in_both_languages() -> None:
         "tier-anomaly/bait-tier — No bait tier",
         "What it checks, and why",
         "max_drop = 0.40",
-        "  → Tier 4 (10000+) drops to 10.00 from 18.20, 45.1 % lower; more than 40.0 % looks like a bait price.",
+        "  → Tier 4 (10000+) drops to 10.00 from 18.20, 45.1 % lower: below 10.92, the least price within 40.0 % of the tier "
+        "before, it looks like a bait price.",
         "  Set tier 4 to the price the seller really sells at (at least 10.92), or remove the tier.",
         "tier-anomaly/bait-tier — 不设诱饵阶梯价",
         "整改方案",
-        "  → 第4个阶梯（10000起）由18.20降至10.00，降幅45.1%，超过40.0%，疑似诱饵价格。",
+        "  → 第4个阶梯（10000起）由18.20降至10.00，降幅45.1%：低于10.92（较前一阶梯降幅不超过40.0%的最低价），疑似诱饵价格。",
     ]:
         assert expected in out
 

@@ -46,8 +46,9 @@ def test_function_is_documented_with_a_true_example(name: str) -> None:
                 description=T, message=T, remedy=T, require=function.example, path="/", file="docs")
     compiled = compile_pack(Pack((rule,), "docs"))
     hits: list[object] = []
-    compiled.evaluators["product"](SAMPLE, _dt.datetime(2022, 12, 1, tzinfo=_dt.timezone.utc), {}, hits, [])
-    assert [] == hits
+    failed: list[object] = []
+    compiled.evaluators["product"](SAMPLE, _dt.datetime(2022, 12, 1, tzinfo=_dt.timezone.utc), {}, hits, [], failed)
+    assert ([], []) == (hits, failed)
 
 
 def test_refusals_table_is_what_the_checker_says() -> None:

@@ -198,14 +198,13 @@ def test_listing_rules_are_judged_at_as_of(as_of: str, in_force: bool, policies:
 
 
 def test_an_impossible_date_is_an_error_entry(policies: Any) -> None:
-    """2022-02-30 passes the pattern but is no date: the document is reported with the pointer, not checked.
+    """2022-02-30 has the shape of a date but is none: the document is reported with the pointer, not checked.
 
     Documents given to checker.check are an array: the pointer starts with the document's index.
     """
     report = checker.check([doc(SWEATER, created_at="2022-02-30")], as_of="2022-12-01", policies=policies)
-    assert (0, [("/0/created_at", "'2022-02-30' is not a time (RFC 3339 or YYYY-MM-DD)")]) == (
-        report.documents, [(e.pointer, e.reason) for e in report.errors]
-    )
+    reason = '"2022-02-30" is not a time (RFC 3339 such as "2022-12-27T08:00:00Z", or a date "2022-12-01")'
+    assert (0, [("/0/created_at", reason)]) == (report.documents, [(e.pointer, e.reason) for e in report.errors])
 
 
 def test_api_check_with_python_values() -> None:
@@ -232,20 +231,17 @@ def test_public_api_is_sorted_and_complete() -> None:
     assert callable(checker.verify)
 
 
-def test_a_rule_that_raises_is_an_error_entry_naming_the_rule(tmp_path: Path) -> None:
-    """A policy whose arithmetic overflows (28-digit Decimal context) reports the document and the rule, no crash."""
-    (tmp_path / "p.toml").write_text(
-        PACK.split("[[rule]]")[0]
-        + '''[[rule]]
+RAISING = """
+[[rule]]
 id = "fake-price/overflow"
 family = "fake-price"
 severity = "warning"
 penalty = "none"
 kind = "product"
-title = { en = "t", zh = "t" }
+title = { en = "Overflow", zh = "溢出" }
 description = { en = "t", zh = "t" }
 when = 'price.mode == "range"'
-require = "round(price.range.max * 1000000000000000, 2) >= 0"
+require = "round(price.range.max * 1000000000000000 * 1000000000000000 * 1000000000000000, 2) >= 0"
 path = "/price/range/max"
 message = { en = "m", zh = "m" }
 remedy = { en = "r", zh = "r" }
@@ -254,17 +250,47 @@ name = "small"
 expect = "pass"
 document = { kind = "product", id = "P", merchant_id = "M", listing_type = "rts", moq = 1, price = { mode = "range", range = { min = "1", max = "2" } } }
 [[rule.example]]
-name = "never fails"
+name = "negative"
 expect = "fail"
 document = { kind = "product", id = "P", merchant_id = "M", listing_type = "rts", moq = 1, price = { mode = "range", range = { min = "1", max = "-2" } } }
-''',
-        "utf-8",
-    )
+
+[[rule]]
+id = "fake-price/range-message-overflows"
+family = "fake-price"
+severity = "warning"
+penalty = "none"
+kind = "product"
+title = { en = "Range max above 100", zh = "区间最大值超过100" }
+description = { en = "t", zh = "t" }
+when = 'price.mode == "range"'
+require = "price.range.max <= 100"
+path = "/price/range/max"
+message = { en = "{add_days(as_of, 100000000)} {round(price.range.max * 1000000000000000 * 1000000000000000, 2)}", zh = "m" }
+remedy = { en = "r", zh = "r" }
+[[rule.example]]
+name = "small"
+expect = "pass"
+document = { kind = "product", id = "P", merchant_id = "M", listing_type = "rts", moq = 1, price = { mode = "range", range = { min = "1", max = "2" } } }
+[[rule.example]]
+name = "large"
+expect = "fail"
+document = { kind = "product", id = "P", merchant_id = "M", listing_type = "rts", moq = 1, price = { mode = "range", range = { min = "1", max = "200" } } }
+"""
+
+
+def test_a_rule_that_raises_is_reported_and_the_other_rules_still_count(tmp_path: Path) -> None:
+    """A rule whose arithmetic overflows (Decimal precision) is listed as failed (exit 2) with the rule named;
+    the other rules' findings on the same document are kept, and a message that cannot be filled in
+    still leaves its finding."""
+    (tmp_path / "p.toml").write_text(RAISING, "utf-8")
     pack = checker.load_policies([tmp_path], bundled=False)
     product = doc(SWEATER, price={"mode": "range", "range": {"min": "1", "max": "999999999999999.99"}})
-    report = checker.check([product, doc(SWEATER, id="P-2")], as_of="2022-12-01", policies=pack)
-    assert 1 == report.documents
-    assert [("/0", "internal error in rule fake-price/overflow: InvalidOperation: "
-                   "[<class 'decimal.InvalidOperation'>]; please report it")] == [
-        (e.pointer, e.reason) for e in report.errors
+    report = checker.check([product], as_of="2022-12-01", policies=pack)
+    assert (1, [], 2) == (report.documents, list(report.errors), report.exit_code())
+    assert [("fake-price/overflow", True, "the rule failed on this document: InvalidOperation: "
+             "[<class 'decimal.InvalidOperation'>]; please report it")] == [
+        (n.rule, n.failed, n.reason) for n in report.not_evaluated
     ]
+    assert [("fake-price/range-message-overflows", "",
+             "Range max above 100 (the message could not be filled in: InvalidOperation: "
+             "[<class 'decimal.InvalidOperation'>])")] == [(f.rule, f.path, f.message) for f in report.findings]

@@ -67,7 +67,7 @@ def test_verify_fails_when_a_rule_is_weakened(tmp_path: Path) -> None:
         "FAIL tier-anomaly/bait-tier: example 'linen dress: 60-99 20.00, 100-399 18.70, 400-9999 18.20, "
         ">=10000 10.00' (expect fail): expected fail, got no finding"
     ) in result.stdout
-    assert "2 of" in result.stdout.splitlines()[-1]
+    assert "3 of" in result.stdout.splitlines()[-1]  # the linen dress, 10.94 and 11.99
 
 
 def test_verify_fails_on_an_example_that_is_not_a_valid_snapshot(tmp_path: Path) -> None:

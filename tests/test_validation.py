@@ -92,5 +92,8 @@ def test_an_unsupported_schema_keyword_fails_generation() -> None:
     """A schema edit using a keyword the generator does not know is refused, not ignored."""
     generator = _Generator()
     with pytest.raises(SchemaError) as caught:
+        generator.expression({"type": "number", "multipleOf": 0.01}, "common", "x")
+    assert "unsupported schema keyword(s): multipleOf" == str(caught.value)
+    with pytest.raises(SchemaError) as caught:
         generator.expression({"type": "string", "format": "email"}, "common", "x")
-    assert "unsupported schema keyword(s): format" == str(caught.value)
+    assert "unsupported format: email" == str(caught.value)

@@ -24,9 +24,9 @@ import attrs
 
 from ..model import KINDS
 from ..values import format_time, parse_time
-from .expressions import Compiled, Constants, ExpressionCompiler, ExpressionError, Name, Reads
+from .expressions import MAX_LITERAL, Compiled, Constants, ExpressionCompiler, ExpressionError, Name, Reads
 from .model import Pack, PolicyError, Rule
-from .runtime import CompiledPack, Generated, RuleFailure, fmt, fmt_pointer, link, namespace
+from .runtime import CompiledPack, Generated, link
 from .types import BOOL, NUMBER, TEXT, TIME, Type, of_kind
 
 #: SNAPSHOTS.md: an order is judged by the rules in force at its created_at;
@@ -60,26 +60,28 @@ def _evaluator(kind: str, codes: list[_RuleCode], reads: Reads, needs_merchant: 
     """One function running every rule of `kind`: rules that share their time window and `when`
     share one test, rules that also share `each` share one loop, and each field read is one local.
 
-    `_r` is the rule being evaluated, so that a rule that raises is named in the error.
+    A rule that raises is recorded in `failed` with its error, and the other rules go on; a
+    group's shared test or reads that raise record every rule of the group. `_BadValue` (a
+    schema-valid value that is no value, e.g. 2022-02-30) makes the whole document invalid.
     """
-    out = [f"def evaluate_{kind}(doc, as_of, merchants, hits, missing):", "    _r = -1", "    try:"]
+    out = [f"def evaluate_{kind}(doc, as_of, merchants, hits, missing, failed):"]
     if kind in CLOCK_FIELD:
-        out.append(f'        as_of = _time(doc.get("{CLOCK_FIELD[kind]}"))')
+        out.append(f'    as_of = _time(doc.get("{CLOCK_FIELD[kind]}"))')
     if needs_merchant:
-        out.append('        merchant = merchants.get(doc.get("merchant_id"))')
-    out += [f"        {name} = {code}" for name, code in reads.at("doc")]
+        out.append('    merchant = merchants.get(doc.get("merchant_id"))')
+    out += [f"    {name} = {code}" for name, code in reads.at("doc")]
     groups: dict[tuple[Any, ...], list[_RuleCode]] = {}
     for code in codes:
         groups.setdefault(code.group, []).append(code)
     for (window, when, when_uses_merchant, uses_merchant), members in groups.items():
-        body: list[str] = []
+        indices = ", ".join(str(c.index) for c in members)
+        body = ["    try:"]
         depth = 2
         guards = list(window) + ([when] if when and not when_uses_merchant else [])
         if guards:
             body.append("    " * depth + f"if {' and '.join(guards)}:")
             depth += 1
         if uses_merchant:
-            indices = ", ".join(str(c.index) for c in members)
             body.append("    " * depth + "if merchant is None:")
             body.append("    " * depth + f"    missing.extend(({indices},))")
             body.append("    " * depth + "else:")
@@ -90,39 +92,43 @@ def _evaluator(kind: str, codes: list[_RuleCode], reads: Reads, needs_merchant: 
         pad = "    " * depth
         for code in members:
             if code.each is None:
-                body.append(f"{pad}# [{code.index}] {code.rule.id}")
-                body.append(f"{pad}_r = {code.index}")
-                body.append(f"{pad}if not {code.require.code}:")
-                body.append(f"{pad}    hits.append(({code.index}, None))")
+                body += _checked(pad, code, f"not {code.require.code}", "None")
         loops: dict[str, list[_RuleCode]] = {}
         for code in members:
             if code.each is not None:
                 loops.setdefault(code.each.code, []).append(code)
         for each, rules in loops.items():
-            used = set().union(*(c.item_names for c in rules))
             body.append(f"{pad}_s = {each}")
             body.append(f"{pad}if _s:")
-            if "next" in used:
-                body.append(f"{pad}    _n = len(_s)")
+            body.append(f"{pad}    _n = len(_s)")
             body.append(f"{pad}    for v_index, v_item in enumerate(_s):")
             inner = pad + "        "
-            if "previous" in used:
-                body.append(f"{inner}v_previous = _s[v_index - 1] if v_index else None")
-            if "next" in used:
-                body.append(f"{inner}v_next = _s[v_index + 1] if v_index + 1 < _n else None")
+            body.append(f"{inner}v_previous = _s[v_index - 1] if v_index else None")
+            body.append(f"{inner}v_next = _s[v_index + 1] if v_index + 1 < _n else None")
             body += [f"{inner}{name} = {read}" for name, read in reads.at(rules[0].item_level)]
             for code in rules:
                 cond = f"not {code.require.code}"
                 if code.where is not None:
                     cond = f"{code.where.code} and {cond}"
-                body.append(f"{inner}# [{code.index}] {code.rule.id}")
-                body.append(f"{inner}_r = {code.index}")
-                body.append(f"{inner}if {cond}:")
-                body.append(f"{inner}    hits.append(({code.index}, v_index))")
+                body += _checked(inner, code, cond, "v_index")
+        body += ["    except _BadValue:", "        raise", "    except Exception as e:",
+                 f"        failed.extend((i, e) for i in ({indices},))"]
         out += body
-    out += ["        pass", "    except _BadValue:", "        raise", "    except Exception as e:",
-            "        raise _RuleFailure(_r, e) from e", ""]
-    return out
+    return out + ["    pass", ""]
+
+
+def _checked(pad: str, code: _RuleCode, condition: str, item: str) -> list[str]:
+    """One rule's test in the fused function, in a try of its own (free in Python 3.11)."""
+    return [
+        f"{pad}# [{code.index}] {code.rule.id}",
+        f"{pad}try:",
+        f"{pad}    if {condition}:",
+        f"{pad}        hits.append(({code.index}, {item}))",
+        f"{pad}except _BadValue:",
+        f"{pad}    raise",
+        f"{pad}except Exception as e:",
+        f"{pad}    failed.append(({code.index}, e))",
+    ]
 
 
 def compile_pack(pack: Pack) -> CompiledPack:
@@ -157,8 +163,10 @@ class _RuleCode:
             self.each_inline = self._compile("each", rule.each, scope, "list")
             assert self.each.type.elem is not None
             elem = self.each.type.elem
-            #: item reads are hoisted into the loop shared by the rules with this window, when and each
-            self.item_level = ("item", window, self.when.code if self.when else None, self.each.code)
+            # Item reads are hoisted into the loop of this rule's group: the same window, when,
+            # merchant use and each. The merchant use is known before compiling, from the names.
+            probe = {"merchant"} & _names(rule.where, rule.require, rule.when, rule.each)
+            self.item_level = ("item", window, self.when.code if self.when else None, bool(probe), self.each.code)
             bindings = dict(
                 item=Name("v_item", elem, level=self.item_level),
                 index=Name("v_index", NUMBER),
@@ -203,8 +211,12 @@ class _RuleCode:
         if isinstance(value, bool):
             return Name(repr(value), BOOL)
         if isinstance(value, int):
+            if abs(value) > MAX_LITERAL:
+                raise self._fail(field, f"{value} is too large (at most {MAX_LITERAL:,})")
             return Name(repr(value), NUMBER)
         if isinstance(value, Decimal):
+            if not value.is_finite() or abs(value) > MAX_LITERAL:
+                raise self._fail(field, f"{value} is not a number a policy can use (finite, at most {MAX_LITERAL:,})")
             return Name(self.constants.add(value), NUMBER)
         if isinstance(value, str):
             return Name(repr(value), TEXT)
@@ -228,9 +240,14 @@ class _RuleCode:
     ) -> Compiled:
         try:
             compiler = ExpressionCompiler(dict(scope), self.root, self.constants, self.temps, reads)
-            return compiler.compile(source, want)
+            compiled = compiler.compile(source, want)
         except ExpressionError as e:
             raise self._fail(field, f"{e} (in {source!r})") from None
+        try:  # what the whitelist allows must also be valid Python where it lands: inside a function
+            compile(f"def _f():\n return {compiled.code}\n", "<policy expression>", "exec")
+        except SyntaxError as e:
+            raise self._fail(field, f"cannot be compiled (a defect of the checker, please report it): {e.msg}") from None
+        return compiled
 
     def _template(self, field: str, text: str, pointer: bool = False) -> tuple[str, frozenset[str]]:
         """A text with {expressions} as Python source producing a str, and the names it uses."""
@@ -291,6 +308,14 @@ class _RuleCode:
         out.append(f"        return ({t['path'][0]}, {t['message.zh'][0]}, {t['remedy.zh'][0]})")
         out.append(f"    return ({t['path'][0]}, {t['message.en'][0]}, {t['remedy.en'][0]})")
         return "\n".join(out) + "\n"
+
+
+def _names(*sources: str | None) -> set[str]:
+    import ast
+
+    from .expressions import parse
+
+    return {n.id for src in sources if src for n in ast.walk(parse(src)) if isinstance(n, ast.Name)}
 
 
 def _uniform(values: list[Any]) -> Type | None:

@@ -115,6 +115,7 @@ class ExpressionCompiler:
         self.constants = constants
         #: with reads, field reads become shared locals (the fused evaluator); without, inline (renderers)
         self.reads = reads
+        self._in_for = False
         self._levels: dict[str, Any] = {n.code: n.level for n in scope.values() if n.level is not None}
         #: shared by the expressions of one rule, so their temporaries never collide
         self._temps = temps if temps is not None else [0]
@@ -412,6 +413,10 @@ class ExpressionCompiler:
             raise ExpressionError("write 'for NAME in LIST'")
         if len(gen.ifs) > 1:
             raise ExpressionError("a 'for' expression takes at most one 'if'")
+        if self._in_for:
+            raise ExpressionError(
+                "a 'for' expression inside another is not allowed: its work grows with the square of the list"
+            )
         seq, stype = self.node(gen.iter)
         if stype.name != "list":
             raise ExpressionError(f"'for ... in' goes over a list, and this is {stype.words}")
@@ -421,6 +426,7 @@ class ExpressionCompiler:
         py = f"g_{var}"
         assert stype.elem is not None
         self.scope[var] = Name(py, stype.elem)
+        self._in_for = True
         try:
             element, etype = self.node(node.elt)
             cond = ""
@@ -430,8 +436,12 @@ class ExpressionCompiler:
                 cond = f" if {code}"
         finally:
             del self.scope[var]
+            self._in_for = False
         self._used.discard(var)
-        return f"({element} for {py} in ({seq} or ()){cond})", Type("list", elem=etype.null(False))
+        # The list is bound first: Python allows no `:=` (our null tests) inside the `in` part.
+        t = self.temp()
+        code = f"({t} := {seq}, ({element} for {py} in ({t} or ()){cond}))[1]"
+        return code, Type("list", elem=etype.null(False))
 
 
 # -- helpers ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ four builtins (len, range, enumerate, and Exception to catch a failing rule).
 from __future__ import annotations
 
 import datetime as _dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
@@ -42,11 +42,12 @@ def div(a: Any, b: Any) -> Any:
 
 
 def fn_count(seq: Any) -> int:
+    """Items in a list, or items a `for ... if` expression gives (whatever their values)."""
     if seq is None:
         return 0
     if isinstance(seq, list):
         return len(seq)
-    return sum(1 for x in seq if x)
+    return sum(1 for _ in seq)
 
 
 def fn_present(value: Any) -> bool:
@@ -96,6 +97,13 @@ def fn_round(value: Any, digits: int) -> Any:
     return Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
 
 
+def fn_round_up(value: Any, digits: int) -> Any:
+    """Rounded up (towards +infinity) to `digits` decimals: the least price that is not below `value`."""
+    if value is None:
+        return None
+    return Decimal(value).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_CEILING)
+
+
 def fn_percent(ratio: Any) -> Any:
     if ratio is None:
         return None
@@ -103,14 +111,19 @@ def fn_percent(ratio: Any) -> Any:
 
 
 def fn_add_days(when: Any, days: Any) -> Any:
+    """Calendar days in platform time: 14 days from 10:00 is 10:00, across DST too. Missing when
+    the result is beyond the calendar (year 9999)."""
     if when is None or days is None:
         return None
-    # Calendar days in platform time: 14 days from 10:00 is 10:00, across DST too.
     local = when.astimezone(PLATFORM_TZ)
-    return (local.replace(tzinfo=None) + _dt.timedelta(days=int(days))).replace(tzinfo=PLATFORM_TZ)
+    try:
+        return (local.replace(tzinfo=None) + _dt.timedelta(days=int(days))).replace(tzinfo=PLATFORM_TZ)
+    except (OverflowError, ValueError):
+        return None
 
 
 def fn_add_months(when: Any, months: Any) -> Any:
+    """Calendar months in platform time (Jan 31 + 1 month is the end of February); missing beyond year 9999."""
     if when is None or months is None:
         return None
     import calendar
@@ -118,9 +131,10 @@ def fn_add_months(when: Any, months: Any) -> Any:
     local = when.astimezone(PLATFORM_TZ)
     index = local.month - 1 + int(months)
     year, month = local.year + index // 12, index % 12 + 1
+    if not 1 <= year <= 9999:
+        return None
     day = min(local.day, calendar.monthrange(year, month)[1])
     return local.replace(year=year, month=month, day=day)
-
 
 
 #: the vocabulary's functions as generated code names them (fn_<name>); vocabulary.py types them
@@ -136,19 +150,12 @@ FUNCTIONS_RUNTIME: dict[str, Callable[..., Any]] = {
     "all": fn_all,
     "abs": fn_abs,
     "round": fn_round,
+    "round_up": fn_round_up,
     "percent": fn_percent,
     "add_days": fn_add_days,
     "add_months": fn_add_months,
     "date": to_time,
 }
-
-
-class RuleFailure(Exception):
-    """A rule raised while evaluating a document (a defect, reported with the rule)."""
-
-    def __init__(self, rule_index: int, error: BaseException) -> None:
-        super().__init__(f"{type(error).__name__}: {error}")
-        self.rule_index = rule_index
 
 
 def fmt(value: Any) -> str:
@@ -158,9 +165,13 @@ def fmt(value: Any) -> str:
     if value is True or value is False:
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return format(value, "f")
+        # as written (10.00); an absurd exponent stays in scientific form rather than a MB of zeros
+        return format(value, "f") if value.is_finite() and -40 < value.adjusted() < 40 else str(value)
     if isinstance(value, _dt.datetime):
-        return format_time(value)
+        try:
+            return format_time(value)
+        except OverflowError:  # near year 1 or 9999 platform time cannot show it
+            return value.isoformat()
     if isinstance(value, (list, tuple)):
         return ", ".join(fmt(v) for v in value)
     if isinstance(value, dict):
@@ -176,7 +187,7 @@ def fmt_pointer(value: Any) -> str:
 
 @attrs.frozen
 class CompiledPack:
-    """A pack ready to run: `evaluators[kind](doc, as_of, merchants, hits, missing)`."""
+    """A pack ready to run: `evaluators[kind](doc, as_of, merchants, hits, missing, failed)`."""
 
     pack: Pack
     evaluators: Mapping[str, Callable[..., None]]
@@ -187,6 +198,16 @@ class CompiledPack:
     #: the snapshot schemas compiled to Python (validation.py), for start-up-bound use such as `check`
     validators: Mapping[str, Callable[[Any], bool]] = attrs.field(repr=False)
     source: str = attrs.field(repr=False)
+
+    def render(self, index: int, doc: Any, as_of: Any, merchant: Any, item: Any, lang: str) -> tuple[str, str, str]:
+        """(path, message, remedy) of a finding of rule `index`. A template that fails on this
+        document (an absurd date, an overflow) never loses the finding: it says so instead."""
+        try:
+            return self.renderers[index](doc, as_of, merchant, item, lang)
+        except Exception as e:  # noqa: BLE001 - the finding stands; only its wording failed
+            rule = self.pack.rules[index]
+            note = f"{rule.title.get(lang)} (the message could not be filled in: {type(e).__name__}: {e})"
+            return "", note, f"compliance explain {rule.id}"
 
 
 @attrs.frozen
@@ -214,7 +235,7 @@ def namespace(constants: Mapping[str, Any]) -> dict[str, Any]:
         }
     )
     names.update({f"fn_{name}": function for name, function in FUNCTIONS_RUNTIME.items()})
-    names.update({"_fmt": fmt, "_ptr": fmt_pointer, "_RuleFailure": RuleFailure})
+    names.update({"_fmt": fmt, "_ptr": fmt_pointer})
     names.update(constants)
     return names
 

@@ -50,7 +50,7 @@ FUNCTIONS: dict[str, Function] = {
     f.name: f
     for f in [
         Function("count", ("list",), _fixed(NUMBER), FUNCTIONS_RUNTIME["count"],
-                 "How many items a list has (0 when it is missing); with `for`, how many satisfy a condition.",
+                 "How many items a list has (0 when it is missing); with `for ... if`, how many satisfy the condition.",
                  "count(price.tiers) <= 4", generator=True),
         Function("present", ("any",), _fixed(BOOL), FUNCTIONS_RUNTIME["present"],
                  "True when the value is given (not missing, not null).",
@@ -82,6 +82,9 @@ FUNCTIONS: dict[str, Function] = {
         Function("round", ("number", "constant-number"), _same, FUNCTIONS_RUNTIME["round"],
                  "A number rounded half-up (0.005 -> 0.01) to the given decimals, exactly.",
                  'round(6.00 * 0.95, 2) == 5.70'),
+        Function("round_up", ("number", "constant-number"), _same, FUNCTIONS_RUNTIME["round_up"],
+                 "A number rounded up (towards more) to the given decimals: the least price not below it.",
+                 "round_up(18.24 * 0.6, 2) == 10.95"),
         Function("percent", ("number",), _same, FUNCTIONS_RUNTIME["percent"],
                  "A ratio as a percentage rounded half-up to one decimal: percent(0.4505) is 45.1.",
                  "percent(1 - 10.00 / 18.20) == 45.1"),
