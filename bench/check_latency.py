@@ -49,8 +49,9 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.dirname(checker.__file__)], check=True)
     cache = tempfile.mkdtemp(prefix="compliance-bench-cache-")
     env = dict(os.environ, COMPLIANCE_CACHE_DIR=cache)
-    exe = shutil.which("compliance") or ""
-    command = [exe] if exe else [sys.executable, "-m", "checker"]
+    # the console script of this interpreter's environment, not whichever is first on PATH
+    exe = os.path.join(os.path.dirname(sys.executable), "compliance")
+    command = [exe] if os.path.exists(exe) else [sys.executable, "-m", "checker"]
     check = [*command, "check", args.file, "--as-of", "2022-12-28"]
     first = timed(check, 1, env)[0]  # compiles the pack and fills the cache
     rows = [

@@ -83,6 +83,24 @@ def _as_of(value: str | _dt.datetime | _dt.date | None) -> _dt.datetime:
     return parse_time(value)
 
 
+def _check_lang(lang: str) -> None:
+    from .policy.model import LANGUAGES
+
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {', '.join(LANGUAGES)} (got {lang!r})")
+
+
+def _plain(value: Any) -> Any:
+    """Documents as JSON would give them: any mapping as a dict, any tuple as a list."""
+    from collections.abc import Mapping
+
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
 def check(
     documents: Iterable[Any],
     *,
@@ -94,12 +112,14 @@ def check(
 
     Merchants among `documents` are resolved for the others. `as_of` (default
     now) is the time listing rules are judged at; orders are judged at their
-    own created_at.
+    own created_at. Mappings and tuples are read as JSON objects and arrays;
+    the caller's documents are not changed.
     """
     from .engine import Session, collect_merchants
 
+    _check_lang(lang)
     compiled = policies if policies is not None else load_policies()
-    items = [(doc, "<input>", None, i) for i, doc in enumerate(documents)]
+    items = [(_plain(doc), "<input>", None, i) for i, doc in enumerate(documents)]
     merchants = collect_merchants(items, compiled.validators) if compiled.needs_merchant else {}
     session = Session(compiled, as_of=_as_of(as_of), merchants=merchants, lang=lang)
     session.feed(items)
@@ -116,6 +136,7 @@ def scan(
     """Read and check every document in files and folders ("-" is stdin)."""
     from .engine import reference_validators, scan_paths
 
+    _check_lang(lang)
     compiled = policies if policies is not None else load_policies()
     return scan_paths(
         [str(p) for p in paths], compiled, as_of=_as_of(as_of), lang=lang, validators=reference_validators()

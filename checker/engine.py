@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from . import __version__
 from .model import DocumentRef, Finding, InputError, NotEvaluated, Report
-from .policy.runtime import CompiledPack
+from .policy.runtime import CompiledPack, decimal_context
 from .reading import Item, Reader
 from .values import BadValue, format_time
 
@@ -47,6 +47,10 @@ class Session:
         self.documents = 0
 
     def feed(self, items: Iterable[Item]) -> None:
+        with decimal_context():
+            self._feed(items)
+
+    def _feed(self, items: Iterable[Item]) -> None:
         compiled = self.compiled
         evaluators = compiled.evaluators
         schema = self.validators

@@ -12,7 +12,7 @@ from typing import Any
 
 import attrs
 
-from .policy.runtime import CompiledPack
+from .policy.runtime import CompiledPack, decimal_context
 from .policy.model import Example, Rule
 from .snapshots import check_document
 from .values import BadValue
@@ -35,6 +35,11 @@ class ExampleResult:
 
 
 def run_example(compiled: CompiledPack, rule_index: int, example: Example, lang: str = "en") -> ExampleResult:
+    with decimal_context():
+        return _run_example(compiled, rule_index, example, lang)
+
+
+def _run_example(compiled: CompiledPack, rule_index: int, example: Example, lang: str) -> ExampleResult:
     rule: Rule = compiled.pack.rules[rule_index]
 
     def result(ok: bool, detail: str, messages: tuple[str, ...] = (), remedies: tuple[str, ...] = ()) -> ExampleResult:

@@ -214,3 +214,27 @@ def test_kind_that_is_not_text_is_an_error(tmp_path: Path) -> None:
         "a list is not a document kind (one of \"product\", \"order\", \"merchant\", \"signup\")",
         "an object is not a document kind (one of \"product\", \"order\", \"merchant\", \"signup\")",
     ] == [e["reason"] for e in report["errors"]]
+
+
+def test_unwritable_output_exits_2_not_1(tmp_path: Path) -> None:
+    """An --output in a missing folder is reported in one line, exit 2 (1 would mean findings)."""
+    path = write_json(tmp_path / "p.json", SWEATER)
+    result = compliance("check", str(path), "-o", str(tmp_path / "nope" / "out.json"))
+    assert (2, f"compliance: No such file or directory: {tmp_path / 'nope' / 'out.json'}\n") == (
+        result.returncode, result.stderr)
+
+
+def test_as_of_beyond_the_calendar_is_a_usage_error(tmp_path: Path) -> None:
+    """An --as-of platform time cannot show (year 9999 west of Pacific) is a bad option, exit 2."""
+    path = write_json(tmp_path / "p.json", SWEATER)
+    result = compliance("check", str(path), "--as-of", "9999-12-31T23:59:59-12:00")
+    assert 2 == result.returncode
+    assert "'9999-12-31T23:59:59-12:00' is not a time" in result.stderr
+
+
+def test_as_of_takes_only_rfc3339_or_a_date(tmp_path: Path) -> None:
+    """Shapes Python would accept but the contract does not (20221227, 2022-W52-1) are refused."""
+    path = write_json(tmp_path / "p.json", SWEATER)
+    for value in ("20221227", "2022-W52-1", "2022-12-27T08"):
+        code, _, err = run("check", str(path), "--as-of", value)
+        assert (2, True) == (code, f"'{value}' is not a time" in err)

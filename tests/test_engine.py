@@ -265,7 +265,7 @@ description = { en = "t", zh = "t" }
 when = 'price.mode == "range"'
 require = "price.range.max <= 100"
 path = "/price/range/max"
-message = { en = "{add_days(as_of, 100000000)} {round(price.range.max * 1000000000000000 * 1000000000000000, 2)}", zh = "m" }
+message = { en = "{add_days(as_of, 100000000)} {round(price.range.max * 1000000000000000 * 1000000000000000 * 1000000000000000 * 1000000000000000, 2)}", zh = "m" }
 remedy = { en = "r", zh = "r" }
 [[rule.example]]
 name = "small"
@@ -294,3 +294,17 @@ def test_a_rule_that_raises_is_reported_and_the_other_rules_still_count(tmp_path
     assert [("fake-price/range-message-overflows", "",
              "Range max above 100 (the message could not be filled in: InvalidOperation: "
              "[<class 'decimal.InvalidOperation'>])")] == [(f.rule, f.path, f.message) for f in report.findings]
+
+
+def test_api_reads_mappings_and_tuples_as_json_and_refuses_unknown_languages() -> None:
+    """An OrderedDict or a tuple of tiers is checked like JSON; lang="fr" is an error, not English."""
+    from collections import OrderedDict
+
+    linen = OrderedDict(doc(SWEATER, moq=60))
+    linen["price"] = {"mode": "tiered", "tiers": (
+        {"min_qty": 60, "max_qty": 99, "price": "20.00"}, {"min_qty": 100, "price": "10.00"})}
+    report = checker.check([linen], as_of="2022-12-01")
+    assert ([], ["tier-anomaly/bait-tier"]) == (list(report.errors), [f.rule for f in report.findings])
+    with pytest.raises(ValueError) as caught:
+        checker.check([SWEATER], lang="fr")
+    assert "lang must be one of en, zh (got 'fr')" == str(caught.value)

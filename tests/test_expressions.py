@@ -11,7 +11,7 @@ import pytest
 
 import checker
 from checker.policy.compiler import compile_pack
-from checker.policy.runtime import namespace
+from checker.policy.runtime import decimal_context, namespace
 from checker.policy.expressions import ExpressionError
 from checker.policy.model import Pack, Rule, Text
 
@@ -32,7 +32,8 @@ def holds(require: str, document: dict[str, Any], **kw: Any) -> bool:
     compiled = compile_pack(Pack((make_rule(require, **kw),), "test"))
     hits: list[Any] = []
     failed: list[Any] = []
-    compiled.evaluators[kw.get("kind", "product")](document, AS_OF, {}, hits, [], failed)
+    with decimal_context():  # as the engine runs rules
+        compiled.evaluators[kw.get("kind", "product")](document, AS_OF, {}, hits, [], failed)
     assert [] == failed
     return not hits
 
@@ -204,3 +205,101 @@ def test_map_lookup_on_order_skus() -> None:
 def test_type_errors_name_the_problem(expression: str, message: str) -> None:
     """Type mistakes are load errors in words an analyst can act on."""
     assert f"require: {message}" in refusal(expression)
+
+
+def test_nested_for_expressions_are_refused() -> None:
+    """A `for` inside a `for` could take quadratic time on 10,000 SKUs: refused at load."""
+    message = refusal("count(a for a in price.skus if count(b for b in price.skus if b.price >= a.price) > 0) >= 0")
+    assert "require: a 'for' expression inside another is not allowed: its work grows with the square of the list" in message
+
+
+def test_a_for_over_a_choice_with_null_tests_compiles() -> None:
+    """`for` over an expression that needs null tests (Python forbids := there) is compiled another way."""
+    linen = doc(LINEN, sample={"available": True, "price": "50.00"})
+    assert holds("count(t for t in (price.tiers if sample.price > 1 else price.tiers)) == 4", linen)
+    assert holds("count(t for t in (price.tiers if -sample.price < 1 else price.skus)) == 4", linen)
+
+
+def test_count_with_if_counts_matching_items_whatever_their_value() -> None:
+    """count(x for x in L if cond) counts the items that satisfy cond, also when the item is 0 or ""."""
+    product = doc(SWEATER, category=["", "Apparel"], price={"mode": "tiered", "tiers": [
+        {"min_qty": 100, "price": "0"}, {"min_qty": 200, "price": "0"}, {"min_qty": 300, "price": "2"}]})
+    assert holds('count(c for c in category if c == "") == 1', product)
+    assert holds("count(t.price for t in price.tiers if t.price == 0) == 2", product)
+
+
+@pytest.mark.parametrize("value, message", [
+    (Decimal("NaN"), "params.max_drop: NaN is not a number a policy can use (finite, at most 1,000,000,000,000,000)"),
+    (Decimal("Infinity"), "params.max_drop: Infinity is not a number a policy can use"),
+    (10**16, "params.max_drop: 10000000000000000 is too large (at most 1,000,000,000,000,000)"),
+])
+def test_parameters_are_checked_like_literals(value: Any, message: str) -> None:
+    """A parameter of nan, inf or beyond 1e15 is a load error, not a rule silently disabled."""
+    assert message in refusal("moq > 0", params={"max_drop": value})
+
+
+def test_rules_of_different_groups_sharing_a_list_each_get_their_bindings(tmp_path: Path) -> None:
+    """Two rules over the same list, one needing the merchant: each loop binds `next` and `previous`."""
+    policy = '''
+[[rule]]
+id = "tier-anomaly/gold-tiers"
+family = "tier-anomaly"
+severity = "advice"
+penalty = "none"
+kind = "product"
+title = { en = "t", zh = "t" }
+description = { en = "t", zh = "t" }
+when = 'price.mode == "tiered"'
+each = "price.tiers"
+require = "merchant.gold or item.price > 0"
+path = "/price/tiers/{index}"
+message = { en = "m", zh = "m" }
+remedy = { en = "r", zh = "r" }
+[[rule.example]]
+name = "positive"
+expect = "pass"
+document = { kind = "product", id = "P", merchant_id = "M", listing_type = "rts", moq = 1, price = { mode = "tiered", tiers = [ { min_qty = 1, price = "2" } ] } }
+merchant = { kind = "merchant", id = "M", gold = false }
+[[rule.example]]
+name = "zero"
+expect = "fail"
+document = { kind = "product", id = "P", merchant_id = "M", listing_type = "rts", moq = 1, price = { mode = "tiered", tiers = [ { min_qty = 1, price = "0" } ] } }
+merchant = { kind = "merchant", id = "M", gold = false }
+
+[[rule]]
+id = "tier-anomaly/uses-next"
+family = "tier-anomaly"
+severity = "advice"
+penalty = "none"
+kind = "product"
+title = { en = "t", zh = "t" }
+description = { en = "t", zh = "t" }
+when = 'price.mode == "tiered"'
+each = "price.tiers"
+where = "next != null"
+require = "next.min_qty > item.min_qty"
+path = "/price/tiers/{index}"
+message = { en = "m", zh = "m" }
+remedy = { en = "r", zh = "r" }
+[[rule.example]]
+name = "rising"
+expect = "pass"
+document = { kind = "product", id = "P", merchant_id = "M", listing_type = "rts", moq = 1, price = { mode = "tiered", tiers = [ { min_qty = 1, price = "2" }, { min_qty = 5, price = "1" } ] } }
+[[rule.example]]
+name = "falling"
+expect = "fail"
+paths = ["/price/tiers/0"]
+document = { kind = "product", id = "P", merchant_id = "M", listing_type = "rts", moq = 1, price = { mode = "tiered", tiers = [ { min_qty = 5, price = "2" }, { min_qty = 1, price = "1" } ] } }
+'''
+    (tmp_path / "g.toml").write_text(policy, "utf-8")
+    pack = checker.load_policies([tmp_path], bundled=False)
+    assert [] == [str(f) for f in checker.verify(pack)]
+
+
+def test_products_of_large_amounts_are_exact() -> None:
+    """Beyond Decimal's default 28 digits: a 15+12 digit amount times a factor decides exactly."""
+    product = doc(SWEATER, price={"mode": "range", "range": {
+        "min": "130000000000000.000000000011", "max": "200000000000000.000000000017"}})
+    # 200000000000000.000000000017 x 0.65 = 130000000000000.00000000001105 > min
+    assert not holds("price.range.min >= price.range.max * (1 - 0.35)", product)
+    assert holds("price.range.min < price.range.max * (1 - 0.35)", product)

@@ -127,7 +127,7 @@ def test_not_toml(tmp_path: Path) -> None:
 def test_duplicate_rule_in_one_file(tmp_path: Path) -> None:
     """Two rules with one id in one file is a mistake, not a replacement."""
     text = VALID + VALID.split("[[rule]]", 1)[1].join(["\n[[rule]]", ""])
-    assert "p.toml: rule tier-anomaly/range-max-above-min: the same rule id appears twice in this file" == load(
+    assert "p.toml: rule tier-anomaly/range-max-above-min: the same rule id is also in this file" == load(
         tmp_path, text
     )
 
@@ -165,3 +165,30 @@ def test_cli_reports_a_bad_policy_with_exit_2(tmp_path: Path) -> None:
     assert result.stderr.startswith(
         f"compliance: bad policy: {tmp_path}/p.toml: rule tier-anomaly/range-max-above-min: severity: 'fatal' is not"
     )
+
+
+def test_one_rule_id_in_two_files_of_a_folder(tmp_path: Path) -> None:
+    """Within one folder the same id twice is a mistake (only a later folder replaces a rule)."""
+    (tmp_path / "a.toml").write_text(VALID, "utf-8")
+    (tmp_path / "b.toml").write_text(VALID, "utf-8")
+    with pytest.raises(checker.PolicyError) as caught:
+        checker.load_policies([tmp_path], bundled=False)
+    assert f"{tmp_path}/b.toml: rule tier-anomaly/range-max-above-min: the same rule id is also in {tmp_path}/a.toml" == str(caught.value)
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("name = 'x'\nversion = [", "not valid TOML: "),
+    ("name = 1", "a pack.toml holds name and version, as text"),
+])
+def test_a_bad_pack_toml_is_a_policy_error(tmp_path: Path, text: str, problem: str) -> None:
+    """A team pack's pack.toml is read and checked like a policy file, even beside the bundled pack."""
+    (tmp_path / "p.toml").write_text(VALID, "utf-8")
+    (tmp_path / "pack.toml").write_text(text, "utf-8")
+    with pytest.raises(checker.PolicyError) as caught:
+        checker.load_policies([tmp_path])
+    assert str(caught.value).startswith(f"{tmp_path}/pack.toml: {problem}")
+
+
+def test_a_deeply_nested_policy_file_is_a_policy_error(tmp_path: Path) -> None:
+    """TOML nested thousands deep fails to load with a message, not a crash."""
+    assert "p.toml: not a policy: nested too deeply" == load(tmp_path, "x = " + "[" * 5000 + "]" * 5000)

@@ -1,14 +1,12 @@
-"""The compiled-pack cache, keyed by the files a pack is compiled from.
+"""The compiled-pack cache, keyed by the content of what a pack is compiled from.
 
 `compliance check` runs before every publish: it must not parse TOML,
 import jsonschema or generate code each time. The first load of a pack
 compiles it and stores the rules, the constants and the marshalled code
 objects of the rules and of the snapshot validators (validation.py); later
-loads of the same files (same policy files, schemas, compiler and Python,
-recognised by name, size and modification time as .pyc files are) read that
-file back. Any problem with the cache (unwritable folder, damaged or
-foreign file) falls back to compiling. The pack's content hash (sha256 of
-the policy files, shown in every report) is computed when it is compiled.
+loads of the same content (policy files, schemas, compiler, Python) read
+that file back. Any problem with the cache (unwritable folder, damaged,
+foreign or other users' file) falls back to compiling.
 
 The folder is $COMPLIANCE_CACHE_DIR, else $XDG_CACHE_HOME/compliance, else
 ~/.cache/compliance. COMPLIANCE_CACHE_DIR=off disables the cache.
@@ -46,51 +44,48 @@ def cache_dir() -> str | None:
     return os.path.join(base, "compliance")
 
 
-def cache_key(dirs: list[str]) -> str:
-    """What a cache entry depends on, as text: the tool, the Python, and every input file's name,
-    size and modification time (as Python's own .pyc files do). The entry stores this text and is
-    used only when it matches exactly."""
-    parts = [_FORMAT, __version__, sys.version]
-    files = [path for path, _ in policy_files(dirs)] + pack_meta_files(dirs) + _SOURCES + schema_files()
-    shown = [shown for _, shown in policy_files(dirs)]
-    for path in files:
-        st = os.stat(path)
-        parts.append(f"{os.path.abspath(path)}|{st.st_size}|{st.st_mtime_ns}")
-    parts += shown
-    return "\n".join(parts)
+def cache_key(dirs: list[str]) -> bytes:
+    """What a cache entry depends on: the tool, the Python, and the content of every input (policy
+    files with the names they are shown by, pack metadata, schemas, the compiler's own source).
+    The entry stores these bytes and is used only when they match exactly; reading them costs
+    well under a millisecond, and no edit can go unseen (not even one keeping size and mtime)."""
+    parts = [f"{_FORMAT}\0{__version__}\0{sys.version}".encode()]
+    files = policy_files(dirs) + [(p, p) for p in pack_meta_files(dirs) + _SOURCES + schema_files()]
+    for path, shown in files:
+        with open(path, "rb") as f:
+            parts.append(shown.encode() + b"\0" + f.read())
+    return b"\0\0".join(parts)
 
 
 def load_compiled(dirs: Iterable[str | os.PathLike[str]]) -> CompiledPack:
-    """The compiled pack of `dirs`, from the cache when the same files were compiled before."""
+    """The compiled pack of `dirs`, from the cache when the same content was compiled before."""
     dirs = [os.fspath(d) for d in dirs]
     folder = cache_dir()
     path = key = None
     if folder is not None:
         key = cache_key(dirs)
-        data = key.encode()
-        path = os.path.join(folder, f"pack-{zlib.crc32(data):08x}{zlib.adler32(data):08x}.bin")
+        path = os.path.join(folder, f"pack-{zlib.crc32(key):08x}{zlib.adler32(key):08x}.bin")
         cached = _read(path, key)
         if cached is not None:
             return cached
-    from .compiler import generate
+    from .compiler import build
     from .loader import load_pack
 
-    pack = load_pack(dirs)
-    generated = generate(pack)
-    code = compile(generated.source, f"<policy pack {pack.content_hash[:12]}>", "exec")
-    vsource, vconstants = validation.generate()
-    vcode = compile(vsource, "<snapshot validators>", "exec")
-    compiled = link(pack, generated, code, validation.build(vcode, vconstants))
+    built = build(load_pack(dirs))
     if path is not None:
-        blob = (_FORMAT, key, pack, generated, marshal.dumps(code), vconstants, marshal.dumps(vcode))
-        _write(path, pickle.dumps(blob, protocol=pickle.HIGHEST_PROTOCOL))
-    return compiled
+        _write(path, pickle.dumps((_FORMAT, key, *built.frozen()), protocol=pickle.HIGHEST_PROTOCOL))
+    return built.link()
 
 
-def _read(path: str, key: str) -> CompiledPack | None:
+def _read(path: str, key: bytes) -> CompiledPack | None:
+    """A cache entry, if it is ours: owned by this user, writable by nobody else, for this key.
+    (It holds code objects: a cache folder others can write to must not be trusted.)"""
     try:
+        info = os.stat(path)
+        if info.st_uid != os.getuid() or info.st_mode & 0o022:
+            return None
         with open(path, "rb") as f:
-            tag, stored_key, pack, generated, code, vconstants, vcode = pickle.load(f)  # noqa: S301 - our own file
+            tag, stored_key, pack, generated, code, vconstants, vcode = pickle.load(f)  # noqa: S301
         if tag != _FORMAT or stored_key != key or not isinstance(generated, Generated):
             return None
         return link(pack, generated, marshal.loads(code), validation.build(marshal.loads(vcode), vconstants))
@@ -102,7 +97,7 @@ def _write(path: str, data: bytes) -> None:
     import tempfile
 
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".pack-")
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -131,10 +131,42 @@ def _checked(pad: str, code: _RuleCode, condition: str, item: str) -> list[str]:
     ]
 
 
-def compile_pack(pack: Pack) -> CompiledPack:
+@attrs.frozen
+class Built:
+    """A pack compiled: its rules' module and the snapshot validators, as code objects."""
+
+    pack: Pack
+    generated: Generated
+    code: Any
+    validator_constants: dict[str, Any]
+    validator_code: Any
+
+    def link(self) -> CompiledPack:
+        from .. import validation
+
+        validators = validation.build(self.validator_code, self.validator_constants)
+        return link(self.pack, self.generated, self.code, validators)
+
+    def frozen(self) -> tuple[Any, ...]:
+        """What the cache stores (code objects marshalled)."""
+        import marshal
+
+        return (self.pack, self.generated, marshal.dumps(self.code), self.validator_constants,
+                marshal.dumps(self.validator_code))
+
+
+def build(pack: Pack) -> Built:
+    from .. import validation
+
     generated = generate(pack)
     code = compile(generated.source, f"<policy pack {pack.content_hash[:12]}>", "exec")
-    return link(pack, generated, code)
+    vsource, vconstants = validation.generate()
+    return Built(pack, generated, code, vconstants, compile(vsource, "<snapshot validators>", "exec"))
+
+
+def compile_pack(pack: Pack) -> CompiledPack:
+    """A pack ready to run, without the cache."""
+    return build(pack).link()
 
 
 # -- one rule ----------------------------------------------------------------------------

@@ -24,32 +24,52 @@ else:  # pragma: no cover
 
 from ..resources import schemas_dir
 from ..values import BadValue, parse_time
-from .files import PACK_FILE, fingerprint
+from .files import fingerprint, pack_meta_files, policy_files
 from .model import Example, Pack, PolicyError, Rule, Text
 
 
 def load_pack(dirs: Iterable[str | Path]) -> Pack:
-    """Read and validate the policy files of `dirs` (later folders replace rules by id)."""
-    dirs = list(dirs)
-    content_hash, files = fingerprint(dirs)
+    """Read and validate the policy files of `dirs`. A later folder's rule replaces an earlier
+    folder's rule with the same id (a team's pack over the bundled one); one id twice in the same
+    folder is a mistake."""
+    dirs = [str(d) for d in dirs]
+    content_hash, _ = fingerprint(dirs)
     rules: dict[str, Rule] = {}
-    for path, shown, data in files:
-        seen_here: set[str] = set()
-        for rule in _load_file(shown, data):
-            if rule.id in seen_here:
-                raise PolicyError(shown, "the same rule id appears twice in this file", rule.id)
-            seen_here.add(rule.id)
-            rules[rule.id] = rule  # a later folder's rule replaces the bundled one, in place
-    if not rules:
-        raise PolicyError(", ".join(str(d) for d in dirs), "no rules found")
-    name, version = "policies", "0"
+    shown_files: list[str] = []
     for entry in dirs:
-        meta = Path(entry) / PACK_FILE
-        if meta.is_file():
-            info = tomllib.loads(meta.read_text("utf-8"))
-            name, version = str(info.get("name", name)), str(info.get("version", version))
-            break
-    return Pack(tuple(rules.values()), content_hash, name, version, tuple(s for _, s, _ in files))
+        where: dict[str, str] = {}
+        for path, shown in policy_files([entry]):
+            with open(path, "rb") as f:
+                data = f.read()
+            shown_files.append(shown)
+            for rule in _load_file(shown, data):
+                if rule.id in where:
+                    same = "this file" if where[rule.id] == shown else where[rule.id]
+                    raise PolicyError(shown, f"the same rule id is also in {same}", rule.id)
+                where[rule.id] = shown
+                rules[rule.id] = rule  # replaces an earlier folder's rule, in its place
+    if not rules:
+        raise PolicyError(", ".join(dirs), "no rules found")
+    metas = [_pack_meta(path) for path in pack_meta_files(dirs)]
+    name, version = metas[0] if metas else ("policies", "0")
+    return Pack(tuple(rules.values()), content_hash, name, version, tuple(shown_files))
+
+
+def _pack_meta(path: str) -> tuple[str, str]:
+    """(name, version) of a pack.toml."""
+    try:
+        with open(path, "rb") as f:
+            info = tomllib.loads(f.read().decode("utf-8"))
+    except UnicodeDecodeError:
+        raise PolicyError(path, "not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise PolicyError(path, f"not valid TOML: {e}") from None
+    except RecursionError:
+        raise PolicyError(path, "nested too deeply") from None
+    unknown = set(info) - {"name", "version"}
+    if unknown or not all(isinstance(info.get(k, ""), str) for k in ("name", "version")):
+        raise PolicyError(path, "a pack.toml holds name and version, as text")
+    return info.get("name", "policies"), info.get("version", "0")
 
 
 def _load_file(shown: str, data: bytes) -> list[Rule]:
@@ -61,6 +81,8 @@ def _load_file(shown: str, data: bytes) -> list[Rule]:
         doc = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as e:
         raise PolicyError(shown, f"not valid TOML: {e}") from None
+    except RecursionError:
+        raise PolicyError(shown, "not a policy: nested too deeply") from None
     _validate(shown, doc)
     bases = doc.get("example_base", {})
     for kind, base in bases.items():

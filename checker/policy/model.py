@@ -7,6 +7,7 @@ from typing import Any, Mapping
 
 import attrs
 
+#: the languages every text of a rule is written in
 LANGUAGES = ("en", "zh")
 
 
@@ -73,10 +74,6 @@ class Rule:
     #: the policy file the rule was read from, as given
     file: str = ""
 
-    def in_force(self, when: _dt.datetime) -> bool:
-        if self.effective_from is not None and when < self.effective_from:
-            return False
-        return self.effective_until is None or when < self.effective_until
 
 
 @attrs.frozen

@@ -19,6 +19,18 @@ from ..values import PLATFORM_TZ, BadValue, format_time, to_decimal, to_number, 
 from ..model import KINDS
 from .model import Pack
 
+#: Decimal digits for policy arithmetic: amounts have at most 27 (15 + 12, schemas/common.schema.json),
+#: so sums and products of two amounts are exact; only division rounds, at this many digits.
+PRECISION = 60
+
+
+def decimal_context() -> Any:
+    """The arithmetic rules run in (a local context: a caller's own Decimal settings are untouched)."""
+    import decimal
+
+    return decimal.localcontext(prec=PRECISION, Emax=999_999, Emin=-999_999)
+
+
 # -- helpers named by generated code ---------------------------------------
 
 EMPTY: Any = MappingProxyType({})

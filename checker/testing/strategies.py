@@ -12,22 +12,37 @@ binary floats, or as text, shows up in a property test.
 
 Options are keyword-only and checked when the strategy is built, not when it
 is drawn from: `money(places=13)` raises `InvalidArgument` at once.
+
+The tier strategies know what RULES.md 3 means, but take its numbers (the
+most tiers a table may have, the largest drop from one tier to the next)
+from a policy pack, as the checker does: `tier_tables(policies=MY_PACK)`
+reads the params of the pack's rules `tier-anomaly/too-many-tiers`
+(`max_tiers`) and `tier-anomaly/bait-tier` (`max_drop`). Without
+`policies=` they follow the bundled pack, loaded the first time a strategy
+needs it (not when it is built, so building strategies at import time
+neither compiles nor caches a pack), and once only. Checks that depend on
+the pack run when it is read: at once for `policies=`, at first use for the
+bundled pack.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import string
-from decimal import Decimal, InvalidOperation
-from typing import Any, Collection, Iterable
+from decimal import MAX_PREC, ROUND_CEILING, Context, Decimal, Inexact, InvalidOperation
+from typing import TYPE_CHECKING, Any, Collection, Iterable, NamedTuple
 
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
+if TYPE_CHECKING:
+    from checker.policy.runtime import CompiledPack
+
 __all__ = [
     "ANOMALIES",
-    "MAX_TIERS",
     "SPELLINGS",
+    "TierThresholds",
     "amounts",
     "countries",
     "documents",
@@ -41,18 +56,14 @@ __all__ = [
     "spell",
     "spellings",
     "tier_tables",
+    "tier_thresholds",
     "times",
 ]
 
-#: RULES.md 3: the listing form allows at most 4 price tiers.
-MAX_TIERS = 4
-#: RULES.md 3: a tier more than 40 % below the tier before it is a bait tier.
-#: As the ratio a price may fall to: previous * 6 / 10.
-_KEEP_NUMERATOR, _KEEP_DENOMINATOR = 6, 10
-
 #: The ways a money value may be written (SNAPSHOTS.md "Common value types").
 SPELLINGS = ("fixed", "short", "number")
-#: The tier-anomaly rules a table generated with valid=False can break, by rule id suffix.
+#: The tier-anomaly rules a table generated with valid=False can break, by rule id suffix
+#: (rule "tier-anomaly/<name>"). A table is broken only in ways the pack has a rule for.
 ANOMALIES = (
     "too-many-tiers",
     "minimums-not-rising",
@@ -68,6 +79,7 @@ _MONEY_LIMIT = Decimal(10) ** 15  # a money string has at most 15 integer digits
 _MAX_PLACES = 12  # ... and at most 12 decimals
 _NUMBER_DIGITS = 15  # a float keeps a literal of at most 15 significant digits exactly
 _QUANTITY_MAX = 10**12
+_TABLE_MAX = 1000  # price.tiers has at most 1000 tiers
 _ID_MAX = 200
 _TEXT_MAX = 1000
 
@@ -318,35 +330,135 @@ def _with_extras(
 
 # -- tier tables ---------------------------------------------------------------------------
 
+_LIMIT_RULE, _LIMIT_PARAM = "tier-anomaly/too-many-tiers", "max_tiers"
+_DROP_RULE, _DROP_PARAM = "tier-anomaly/bait-tier", "max_drop"
+#: by default a generated table has at most the pack's tier limit plus this many tiers,
+#: so that a too-many-tiers table has one or two tiers too many
+_SIZE_OVER_LIMIT = 2
+#: by default a generated table has at most this many tiers when the pack sets no tier
+#: limit: a choice of the generator, not a policy number
+_SIZE_WITHOUT_LIMIT = 6
+#: exact Decimal arithmetic: any result that would need rounding raises Inexact
+_EXACT = Context(prec=MAX_PREC, rounding=ROUND_CEILING, traps=[Inexact])
+
+
+class TierThresholds(NamedTuple):
+    """The numbers of RULES.md 3 that a policy pack sets; None where it has no such rule."""
+
+    #: param max_tiers of rule tier-anomaly/too-many-tiers: the most tiers a table may have
+    max_tiers: int | None
+    #: param max_drop of rule tier-anomaly/bait-tier: the largest fraction by which a price
+    #: may drop from the tier before (a drop of exactly max_drop passes)
+    max_drop: Decimal | None
+
+
+def tier_thresholds(policies: CompiledPack | None = None) -> TierThresholds:
+    """The tier thresholds `policies` sets (default: the bundled pack), read from the params
+    of its rules tier-anomaly/too-many-tiers and tier-anomaly/bait-tier."""
+    return _read_pack(_bundled_pack() if policies is None else _check_pack(policies))[0]
+
+
+@functools.lru_cache(maxsize=None)
+def _bundled_pack() -> CompiledPack:
+    """The bundled pack, loaded the first time a strategy needs it, and only once."""
+    import checker
+
+    return checker.load_policies()
+
+
+def _check_pack(policies: object) -> CompiledPack:
+    import checker
+
+    if not isinstance(policies, checker.CompiledPack):
+        raise InvalidArgument(
+            f"policies must be a checker.CompiledPack, as checker.load_policies(...) returns (got {policies!r})"
+        )
+    return policies
+
+
+def _read_pack(policies: CompiledPack) -> tuple[TierThresholds, frozenset[str]]:
+    """The pack's tier thresholds, and the anomalies (of ANOMALIES) it has a rule for."""
+    rules = {rule.id: rule for rule in policies.pack.rules}
+    ruled = frozenset(a for a in ANOMALIES if f"tier-anomaly/{a}" in rules)
+    limit = drop = None
+    if _LIMIT_RULE in rules:
+        limit = _check_limit(_param(rules[_LIMIT_RULE], _LIMIT_PARAM), f"param {_LIMIT_PARAM} of rule {_LIMIT_RULE}")
+    if _DROP_RULE in rules:
+        drop = _check_drop(_param(rules[_DROP_RULE], _DROP_PARAM), f"param {_DROP_PARAM} of rule {_DROP_RULE}")
+    return TierThresholds(limit, drop), ruled
+
+
+def _param(rule: Any, name: str) -> Any:
+    if name not in rule.params:
+        where = f" ({rule.file})" if rule.file else ""
+        raise InvalidArgument(f"rule {rule.id}{where} has no param {name}: the strategies cannot tell what it allows")
+    return rule.params[name]
+
+
+def _check_limit(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidArgument(f"{name} must be a whole number of tiers, at least 0 (got {value!r})")
+    return value
+
+
+def _check_drop(value: object, name: str) -> Decimal:
+    drop = _decimal(value, name)
+    if not 0 <= drop <= 1:
+        raise InvalidArgument(f"{name} must be a fraction from 0 to 1, such as 0.40 for 40 % (got {value!r})")
+    return drop
+
+
+def _lowest_kept(units: int, max_drop: Decimal) -> int:
+    """The lowest whole number of units not more than `max_drop` below `units`: the ceiling
+    of units * (1 - max_drop), in exact Decimal arithmetic (a rounded step would raise)."""
+    return int(_EXACT.to_integral_value(_EXACT.multiply(Decimal(units), _EXACT.subtract(Decimal(1), max_drop))))
+
 
 def tier_tables(
     *,
     min_tiers: int = 1,
-    max_tiers: int = 6,
+    max_tiers: int | None = None,
     valid: bool | None = None,
     anomalies: Collection[str] | None = None,
     places: int = 2,
     max_price: Decimal | int | str = Decimal("10000"),
+    policies: CompiledPack | None = None,
+    tier_limit: int | None = None,
+    max_drop: Decimal | int | str | None = None,
 ) -> st.SearchStrategy[list[dict[str, Any]]]:
-    """`price.tiers` lists: schema-valid tier tables, clean or broken under RULES.md 3.
+    """`price.tiers` lists: schema-valid tier tables, clean or broken under RULES.md 3
+    with the thresholds of a policy pack.
 
-    With valid=True a table no tier-anomaly rule flags once the listing's MOQ
-    is its first minimum: min_tiers to min(max_tiers, 4) tiers, minimums
-    strictly rising, each given upper bound exactly the next minimum minus
-    one, the last tier open-ended, prices above zero that never rise and
-    never drop more than 40 % from the tier before. With valid=False such a
-    table broken in one way of `anomalies` (default: any of ANOMALIES the
-    size allows), so at least one tier-anomaly rule flags it. valid=None
-    gives either. Prices have `places` decimals, are at most `max_price`,
-    and are written in any money spelling; max_qty is absent, null or a
-    number.
+    The pack is `policies` (a `checker.CompiledPack` from
+    `checker.load_policies(...)`; default: the bundled pack, loaded at first
+    use). Its thresholds are the param `max_tiers` of rule
+    tier-anomaly/too-many-tiers and `max_drop` of tier-anomaly/bait-tier;
+    `tier_limit` and `max_drop` given here replace them. A pack without one
+    of these rules (and no replacement given) sets no such limit: with no
+    bait rule, a price may drop any amount.
+
+    With valid=True a table no tier-anomaly rule flags once the listing's
+    MOQ is its first minimum: min_tiers to max_tiers tiers, and no more than
+    the pack's tier limit, minimums strictly rising, each given upper bound
+    exactly the next minimum minus one, the last tier open-ended, prices
+    above zero that never rise and never drop by more than max_drop from the
+    tier before (exactly max_drop does occur). With valid=False such a table
+    broken in one way of `anomalies` (default: any of ANOMALIES) that the
+    size allows and the pack has a rule for, so that rule flags it.
+    valid=None gives either. `max_tiers` bounds the size of every table
+    (default: the pack's tier limit plus 2, or 6 when it has none). Prices
+    have `places` decimals, are at most `max_price`, and are written in any
+    money spelling; max_qty is absent, null or a number.
     """
-    if isinstance(min_tiers, bool) or not isinstance(min_tiers, int) or min_tiers < 1:
-        raise InvalidArgument(f"min_tiers must be an integer of at least 1 (got {min_tiers!r})")
-    if isinstance(max_tiers, bool) or not isinstance(max_tiers, int) or max_tiers < min_tiers:
-        raise InvalidArgument(f"max_tiers must be an integer of at least min_tiers={min_tiers} (got {max_tiers!r})")
-    if max_tiers > 1000:
-        raise InvalidArgument(f"max_tiers must be at most 1000, the schema's limit (got {max_tiers})")
+    if isinstance(min_tiers, bool) or not isinstance(min_tiers, int) or not 1 <= min_tiers <= _TABLE_MAX:
+        raise InvalidArgument(f"min_tiers must be an integer from 1 to {_TABLE_MAX} (got {min_tiers!r})")
+    if max_tiers is not None:
+        if isinstance(max_tiers, bool) or not isinstance(max_tiers, int) or max_tiers < min_tiers:
+            raise InvalidArgument(
+                f"max_tiers must be None or an integer of at least min_tiers={min_tiers} (got {max_tiers!r})"
+            )
+        if max_tiers > _TABLE_MAX:
+            raise InvalidArgument(f"max_tiers must be at most {_TABLE_MAX}, the schema's limit (got {max_tiers})")
     if valid not in (True, False, None):
         raise InvalidArgument(f"valid must be True, False or None (got {valid!r})")
     _check_places(places)
@@ -357,25 +469,88 @@ def tier_tables(
     unknown = [a for a in chosen if a not in ANOMALIES]
     if unknown or not chosen:
         raise InvalidArgument(f"anomalies must be a non-empty selection of {', '.join(ANOMALIES)} (got {anomalies!r})")
-    can_be_valid = min_tiers <= MAX_TIERS
-    possible = tuple(a for a in chosen if _tier_range(a, min_tiers, max_tiers) is not None)
+    limit = None if tier_limit is None else _check_limit(tier_limit, "tier_limit")
+    drop = None if max_drop is None else _check_drop(max_drop, "max_drop")
+    build = functools.partial(
+        _tier_tables_for,
+        min_tiers=min_tiers,
+        max_tiers=max_tiers,
+        valid=valid,
+        chosen=chosen,
+        places=places,
+        max_units=max_units,
+        tier_limit=limit,
+        max_drop=drop,
+    )
+    if policies is not None:
+        return build(_check_pack(policies))
+
+    def tier_tables_of_the_bundled_pack() -> st.SearchStrategy[list[dict[str, Any]]]:
+        return build(_bundled_pack())
+
+    return st.deferred(tier_tables_of_the_bundled_pack)
+
+
+def _tier_tables_for(
+    policies: CompiledPack,
+    *,
+    min_tiers: int,
+    max_tiers: int | None,
+    valid: bool | None,
+    chosen: tuple[str, ...],
+    places: int,
+    max_units: int,
+    tier_limit: int | None,
+    max_drop: Decimal | None,
+) -> st.SearchStrategy[list[dict[str, Any]]]:
+    """tier_tables(...) once the pack is known: its thresholds, unless given, and the checks they allow."""
+    thresholds, ruled = _read_pack(policies)
+    limit = thresholds.max_tiers if tier_limit is None else tier_limit
+    drop = thresholds.max_drop if max_drop is None else max_drop
+    ruled |= {a for a, given in (("too-many-tiers", tier_limit), ("bait-tier", max_drop)) if given is not None}
+    if max_tiers is None:
+        default = _SIZE_WITHOUT_LIMIT if limit is None else limit + _SIZE_OVER_LIMIT
+        max_tiers = min(max(default, min_tiers), _TABLE_MAX)
+    can_be_valid = limit is None or min_tiers <= limit
+    reasons = {a: _cannot_break(a, ruled, min_tiers, max_tiers, limit) for a in chosen}
+    possible = tuple(a for a in chosen if reasons[a] is None)
+    not_valid = f"a valid table has at most {limit} tiers under rule {_LIMIT_RULE} (got min_tiers={min_tiers})"
+    not_broken = "no table can be broken in the ways asked: " + "; ".join(f"{a}: {reasons[a]}" for a in chosen)
     if valid is True and not can_be_valid:
-        raise InvalidArgument(f"a valid table has at most {MAX_TIERS} tiers (got min_tiers={min_tiers})")
+        raise InvalidArgument(not_valid)
     if valid is False and not possible:
-        raise InvalidArgument(f"none of {', '.join(chosen)} is possible with {min_tiers} to {max_tiers} tiers")
+        raise InvalidArgument(not_broken)
+    if valid is None and not can_be_valid and not possible:
+        raise InvalidArgument(f"{not_valid}; and {not_broken}")
     options = []
     if valid is not False and can_be_valid:
         options.append(True)
     if valid is not True and possible:
         options.append(False)
-    return _tier_tables(min_tiers, max_tiers, tuple(options), possible, places, max_units)
+    return _tier_tables(min_tiers, max_tiers, tuple(options), possible, places, max_units, limit, drop)
 
 
-def _tier_range(anomaly: str, min_tiers: int, max_tiers: int) -> tuple[int, int] | None:
+def _tier_range(anomaly: str, min_tiers: int, max_tiers: int, limit: int | None) -> tuple[int, int] | None:
     """How many tiers a table broken by `anomaly` can have, or None when it cannot be built."""
-    need = {"too-many-tiers": MAX_TIERS + 1, "minimums-not-rising": 2, "range-gap": 2, "price-rises": 2, "bait-tier": 2}
-    low = max(min_tiers, need.get(anomaly, 1))
+    if anomaly == "too-many-tiers":
+        if limit is None:
+            return None
+        need = limit + 1
+    else:
+        need = {"minimums-not-rising": 2, "range-gap": 2, "price-rises": 2, "bait-tier": 2}.get(anomaly, 1)
+    low = max(min_tiers, need)
     return (low, max_tiers) if low <= max_tiers else None
+
+
+def _cannot_break(anomaly: str, ruled: frozenset[str], min_tiers: int, max_tiers: int, limit: int | None) -> str | None:
+    """Why no table can be broken by `anomaly` here, or None when one can."""
+    if anomaly not in ruled:
+        return f"the pack has no rule tier-anomaly/{anomaly}"
+    if _tier_range(anomaly, min_tiers, max_tiers, limit) is None:
+        if anomaly == "too-many-tiers":
+            return f"it takes more than {limit} tiers, and max_tiers={max_tiers}"
+        return f"it takes at least 2 tiers, and max_tiers={max_tiers}"
+    return None
 
 
 @st.composite
@@ -387,33 +562,34 @@ def _tier_tables(
     anomalies: tuple[str, ...],
     places: int,
     max_units: int,
+    limit: int | None,
+    max_drop: Decimal | None,
 ) -> list[dict[str, Any]]:
     valid = draw(st.sampled_from(options))
     if valid:
-        size = draw(st.integers(min_tiers, min(max_tiers, MAX_TIERS)))
-        tiers = draw(_clean_tiers(size, max_units))
+        size = draw(st.integers(min_tiers, max_tiers if limit is None else min(max_tiers, limit)))
+        tiers = draw(_clean_tiers(size, max_units, max_drop))
     else:
         anomaly = draw(st.sampled_from(anomalies))
-        low, high = _tier_range(anomaly, min_tiers, max_tiers)  # type: ignore[misc]
-        tiers = draw(_clean_tiers(draw(st.integers(low, high)), max_units))
-        _break(draw, tiers, anomaly, max_units)
+        low, high = _tier_range(anomaly, min_tiers, max_tiers, limit)  # type: ignore[misc]
+        tiers = draw(_clean_tiers(draw(st.integers(low, high)), max_units, max_drop))
+        _break(draw, tiers, anomaly, max_units, max_drop)
     return [_written(draw, tier, places) for tier in tiers]
 
 
-def _least_kept(units: int) -> int:
-    """The smallest whole number of units not more than 40 % below `units` (exact ceiling)."""
-    return -((-units * _KEEP_NUMERATOR) // _KEEP_DENOMINATOR)
-
-
 @st.composite
-def _clean_tiers(draw: Any, size: int, max_units: int) -> list[dict[str, Any]]:
-    """A clean table in working form: prices as whole units, max_qty as "absent", None or a number."""
+def _clean_tiers(draw: Any, size: int, max_units: int, max_drop: Decimal | None) -> list[dict[str, Any]]:
+    """A clean table in working form: prices as whole units, max_qty as "absent", None or a number.
+
+    Each price is from the lowest within max_drop of the one before (no bound
+    without a bait rule) up to the one before, and above zero."""
     minimums = [draw(st.integers(1, 10_000))]
     for _ in range(size - 1):
         minimums.append(minimums[-1] + draw(st.integers(1, 100_000)))
     prices = [draw(st.integers(1, max_units))]
     for _ in range(size - 1):
-        prices.append(draw(st.integers(_least_kept(prices[-1]), prices[-1])))
+        lowest = 1 if max_drop is None else max(1, _lowest_kept(prices[-1], max_drop))
+        prices.append(draw(st.integers(lowest, prices[-1])))
     tiers = []
     for i, (least, units) in enumerate(zip(minimums, prices)):
         if i + 1 < size:
@@ -424,7 +600,9 @@ def _clean_tiers(draw: Any, size: int, max_units: int) -> list[dict[str, Any]]:
     return tiers
 
 
-def _break(draw: Any, tiers: list[dict[str, Any]], anomaly: str, max_units: int) -> None:
+def _break(
+    draw: Any, tiers: list[dict[str, Any]], anomaly: str, max_units: int, max_drop: Decimal | None
+) -> None:
     """Break a clean working table in the one way `anomaly` names (a fresh list; nobody else holds it)."""
     last = len(tiers) - 1
     if anomaly == "too-many-tiers":
@@ -449,8 +627,10 @@ def _break(draw: Any, tiers: list[dict[str, Any]], anomaly: str, max_units: int)
     elif anomaly == "price-rises":
         tiers[i]["price"] = before["price"] + draw(st.integers(1, before["price"]))
     elif anomaly == "bait-tier":
-        below = _least_kept(before["price"]) - 1
-        tiers[i]["price"] = draw(st.integers(1, below)) if below >= 1 else 0
+        assert max_drop is not None  # only possible when the pack has a drop limit
+        # one unit below the lowest price within max_drop: 0 (or -1 for max_drop = 1) when nothing above zero is
+        below = _lowest_kept(before["price"], max_drop) - 1
+        tiers[i]["price"] = draw(st.integers(1, below)) if below >= 1 else below
     else:  # pragma: no cover - checked in tier_tables
         raise AssertionError(anomaly)
 
@@ -474,18 +654,32 @@ def products(
     moqs: st.SearchStrategy[int] | None = None,
     merchant_ids: st.SearchStrategy[str] | None = None,
     places: int = 2,
+    policies: CompiledPack | None = None,
+    tier_limit: int | None = None,
+    max_drop: Decimal | int | str | None = None,
 ) -> st.SearchStrategy[dict[str, Any]]:
     """Valid `kind: "product"` documents.
 
     `price_mode` "tiered", "sku" or "range" (None: any). A tiered listing
-    takes its table from `tiers` (default `tier_tables()`, clean or broken)
-    and its MOQ from `moqs`, by default the first tier's minimum, so that
-    only the table decides the tier-anomaly rules. SKU and range listings
-    sometimes carry a stray `tiers` list too, which no tier rule may read.
-    Optional fields (title, category, sample, shipping, promotions, times,
-    an unknown vendor field ...) are each sometimes present. Amounts have
-    `places` decimals.
+    takes its table from `tiers` (default `tier_tables(policies=policies,
+    tier_limit=tier_limit, max_drop=max_drop)`, clean or broken under that
+    pack) and its MOQ from `moqs`, by default the first tier's minimum, so
+    that only the table decides the tier-anomaly rules. SKU and range
+    listings sometimes carry a stray `tiers` list too, which no tier rule
+    may read. Optional fields (title, category, sample, shipping,
+    promotions, times, an unknown vendor field ...) are each sometimes
+    present. Amounts have `places` decimals. `policies`, `tier_limit` and
+    `max_drop` only shape the default tables: with `tiers` given, pass them
+    to the `tier_tables(...)` you give instead.
     """
+    if tiers is not None and any(x is not None for x in (policies, tier_limit, max_drop)):
+        raise InvalidArgument(
+            "products(tiers=...) takes its tables as given: pass policies, tier_limit and max_drop "
+            "to the tier_tables(...) given as tiers, not to products"
+        )
+    if tiers is None:
+        _check_places(places)
+        tiers = tier_tables(places=places, policies=policies, tier_limit=tier_limit, max_drop=max_drop)
     return _listings(
         with_kind=True,
         price_mode=price_mode,
