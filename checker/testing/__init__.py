@@ -7,10 +7,17 @@ Property-test your own policies against documents the contract allows
     import checker
     from checker.testing import products, tier_tables
 
-    @given(products(price_mode="tiered", tiers=tier_tables(valid=True)))
+    MY_PACK = checker.load_policies(["my-policies/"])
+
+    @given(products(price_mode="tiered", tiers=tier_tables(policies=MY_PACK, valid=True)))
     def test_clean_tier_tables_pass_my_pack(product):
         report = checker.check([product], as_of="2022-12-27", policies=MY_PACK)
         assert [] == [f for f in report.findings if f.family == "tier-anomaly"]
+
+The tier strategies take the thresholds of RULES.md 3 (the most tiers, the
+largest drop between tiers) from the pack passed as `policies=` (default:
+the bundled pack), so that "valid" means valid under that pack;
+`tier_thresholds(MY_PACK)` shows what they read.
 
 Importing this package imports Hypothesis (a test dependency, `pip install
 compliance[dev]`); the command line and `import checker` never import it.

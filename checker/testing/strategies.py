@@ -4,7 +4,7 @@ Every document these strategies give is a valid snapshot: it passes the
 schemas in `schemas/` (`checker.snapshots.check_document` finds no problem),
 whatever options are chosen. Whether it breaks a *rule* is a separate choice,
 made explicitly: `tier_tables(valid=True)` gives tables no tier-anomaly rule
-flags, `tier_tables(valid=False)` tables that break at least one.
+of the pack flags, `tier_tables(valid=False)` tables that break at least one.
 
 Money is generated as exact `Decimal` amounts and written in each spelling the
 contract allows ("26.90", "26.9", 26.9), so a policy that compares amounts as
