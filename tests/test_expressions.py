@@ -48,7 +48,8 @@ def refusal(expression: str, **kw: Any) -> str:
 
 REFUSED = [
     ('__import__("os")', "unknown function '__import__'; the functions are: abs, add_days, add_months, all, any, "
-                         "count, date, first, last, max, min, percent, present, round, round_up, sum"),
+                         "contains_any, count, date, day, first, keys, last, max, min, normalize, percent, present, "
+                         "round, round_up, shape, sku_for, sum, tier_for, values"),
     ('__import__("os").system("touch /tmp/pwned")', "only the functions of the policy language can be called, by name"),
     ("price.__class__", "'__class__' is not a field; names starting with '_' are not allowed"),
     ("().__class__.__bases__", "'__class__' is not a field; names starting with '_' are not allowed"),
@@ -210,7 +211,8 @@ def test_type_errors_name_the_problem(expression: str, message: str) -> None:
 def test_nested_for_expressions_are_refused() -> None:
     """A `for` inside a `for` could take quadratic time on 10,000 SKUs: refused at load."""
     message = refusal("count(a for a in price.skus if count(b for b in price.skus if b.price >= a.price) > 0) >= 0")
-    assert "require: a 'for' expression inside another is not allowed: its work grows with the square of the list" in message
+    assert ("require: a 'for' expression inside another over a document's list is not allowed: its work grows with"
+            " the square of the list (over a parameter's list it may hold one)") in message
 
 
 def test_a_for_over_a_choice_with_null_tests_compiles() -> None:
@@ -231,7 +233,7 @@ def test_count_with_if_counts_matching_items_whatever_their_value() -> None:
 @pytest.mark.parametrize("value, message", [
     (Decimal("NaN"), "params.max_drop: NaN is not a number a policy can use (finite, at most 1,000,000,000,000,000)"),
     (Decimal("Infinity"), "params.max_drop: Infinity is not a number a policy can use"),
-    (10**16, "params.max_drop: 10000000000000000 is too large (at most 1,000,000,000,000,000)"),
+    (10**16, "params.max_drop: 10000000000000000 is not a number a policy can use (finite, at most 1,000,000,000,000,000)"),
 ])
 def test_parameters_are_checked_like_literals(value: Any, message: str) -> None:
     """A parameter of nan, inf or beyond 1e15 is a load error, not a rule silently disabled."""
@@ -303,3 +305,31 @@ def test_products_of_large_amounts_are_exact() -> None:
     # 200000000000000.000000000017 x 0.65 = 130000000000000.00000000001105 > min
     assert not holds("price.range.min >= price.range.max * (1 - 0.35)", product)
     assert holds("price.range.min < price.range.max * (1 - 0.35)", product)
+
+
+def test_policy_data_tables_and_computed_field_names() -> None:
+    """Lists of tables are records with fields; tables map names to values; composition[name] reads a flag."""
+    registrations = [{"country": "DE", "component": "packaging", "shapes": ["DE9999999999999"]},
+                     {"country": "FR", "component": "battery", "shapes": ["FR999999_99XXXX"]}]
+    product = doc(SWEATER, composition={"packaging": True, "battery": False}, category=["Home", "Cups"])
+    assert holds("count(r for r in registrations if composition[r.component] == true) == 1", product,
+                 params={"registrations": registrations})
+    assert holds('shape("FR423803_01UNWS", first(r.shapes for r in registrations if r.country == "FR"))', product,
+                 params={"registrations": registrations})
+    assert holds('floors[last(category)] == 0.01 and floors["Plates"] == null', product,
+                 params={"floors": {"Cups": Decimal("0.01")}})
+    assert holds('all(any(t.min_qty == q for t in price.tiers) for q in wanted)', product,
+                 params={"wanted": [100, 1000]})
+    assert "params.mixed: a list or table of policy data holds values of one kind" in refusal(
+        "true", params={"mixed": [1, "a"]})
+    assert "require: only an object whose fields are all of one type can be looked up by a computed name" in refusal(
+        'price["mode"] == "tiered" and sample[price.mode] == true')
+
+
+def test_text_matching_ignores_width_case_and_spaces() -> None:
+    """Keywords match full-width, upper-case and spaced spellings; shapes match registration numbers."""
+    product = doc(SWEATER, title="ＳＨＩＰＰＩＮＧ   Fee 运费 link")
+    assert holds('contains_any(title, ["shipping fee"]) and contains_any(title, ["运费"])', product)
+    assert not holds('contains_any(title, ["deposit", "定金"])', product)
+    assert holds('shape("DE2755553072093", ["DE9999999999999"]) and not shape("DE275555307209", ["DE9999999999999"])',
+                 product)

@@ -239,32 +239,36 @@ class _RuleCode:
         return scope
 
     def _param(self, name: str, value: Any) -> Name:
-        field = f"params.{name}"
+        """A parameter as a hoisted constant and its type. Policy data may be a value, a list of
+        values, a list of tables (records with named fields: `item.country`), or a table of
+        names to values or to lists of values (looked up with `table[name]`)."""
+        typ, data = self._data(f"params.{name}", value, top=True)
+        if typ.name in ("bool", "text") or (typ.name == "number" and isinstance(data, int)):
+            return Name(repr(data), typ, bounded=True)
+        return Name(self.constants.add(data), typ, bounded=True)
+
+    def _data(self, field: str, value: Any, top: bool = False) -> tuple[Type, Any]:
         if isinstance(value, bool):
-            return Name(repr(value), BOOL)
-        if isinstance(value, int):
-            if abs(value) > MAX_LITERAL:
-                raise self._fail(field, f"{value} is too large (at most {MAX_LITERAL:,})")
-            return Name(repr(value), NUMBER)
-        if isinstance(value, Decimal):
-            if not value.is_finite() or abs(value) > MAX_LITERAL:
+            return BOOL, value
+        if isinstance(value, (int, Decimal)):
+            if isinstance(value, Decimal) and not value.is_finite() or abs(value) > MAX_LITERAL:
                 raise self._fail(field, f"{value} is not a number a policy can use (finite, at most {MAX_LITERAL:,})")
-            return Name(self.constants.add(value), NUMBER)
+            return NUMBER, value
         if isinstance(value, str):
-            return Name(repr(value), TEXT)
+            return TEXT, value
         if isinstance(value, (_dt.date, _dt.datetime)):
-            return Name(self.constants.add(parse_time(value)), TIME)
+            return TIME, parse_time(value)
         if isinstance(value, list):
-            elem = _uniform(value)
-            if elem is None:
-                raise self._fail(field, "a list parameter holds only numbers or only texts")
-            values = tuple(Decimal(v) if elem is NUMBER and not isinstance(v, int) else v for v in value)
-            return Name(self.constants.add(values), Type("list", elem=elem))
+            items = [self._data(f"{field}[{i}]", v) for i, v in enumerate(value)]
+            elem = _common(field, [t for t, _ in items], self._fail)
+            return Type("list", elem=elem), tuple(v for _, v in items)
         if isinstance(value, dict):
-            elem = _uniform(list(value.values()))
-            if elem is None:
-                raise self._fail(field, "a table parameter maps names to only numbers or only texts")
-            return Name(self.constants.add(dict(value)), Type("map", elem=elem))
+            items = {k: self._data(f"{field}.{k}", v) for k, v in value.items()}
+            if top:  # a table of names to values: looked up with table[name]
+                elem = _common(field, [t for t, _ in items.values()], self._fail)
+                return Type("map", elem=elem), {k: v for k, (_, v) in items.items()}
+            record = tuple((k, t) for k, (t, _) in items.items())
+            return Type("object", record=record), {k: v for k, (_, v) in items.items()}
         raise self._fail(field, f"unsupported parameter value {value!r}")  # pragma: no cover - schema
 
     def _compile(
@@ -350,9 +354,25 @@ def _names(*sources: str | None) -> set[str]:
     return {n.id for src in sources if src for n in ast.walk(parse(src)) if isinstance(n, ast.Name)}
 
 
-def _uniform(values: list[Any]) -> Type | None:
-    if all(isinstance(v, (int, Decimal)) and not isinstance(v, bool) for v in values):
-        return NUMBER
-    if all(isinstance(v, str) for v in values):
-        return TEXT
-    return None
+def _common(field: str, types: list[Type], fail: Callable[[str, str], PolicyError]) -> Type:
+    """The one type of a list's (or table's) values; tables in a list merge into one record type,
+    a field missing from some of them being missing (null) there."""
+    if not types:
+        return Type("null", nullable=True)
+    names = {t.name for t in types}
+    if len(names) != 1:
+        raise fail(field, "a list or table of policy data holds values of one kind (all numbers, all texts, all tables...)")
+    first = types[0]
+    if first.name == "list":
+        return Type("list", elem=_common(field, [t.elem for t in types if t.elem is not None], fail))
+    if first.name != "object":
+        return first
+    fields: dict[str, list[Type]] = {}
+    for t in types:
+        for name, ft in t.record or ():
+            fields.setdefault(name, []).append(ft)
+    record = []
+    for name, found in fields.items():
+        merged = _common(f"{field}.{name}", found, fail)
+        record.append((name, merged.null() if len(found) < len(types) else merged))
+    return Type("object", record=tuple(record))

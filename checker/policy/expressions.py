@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 import attrs
 
-from .types import BOOL, NULL, NUMBER, TEXT, TIME, Type
+from .types import BOOL, NULL, NUMBER, TEXT, TIME, Type, uniform_field
 from .vocabulary import FUNCTIONS
 
 MAX_SOURCE = 2000
@@ -45,6 +45,8 @@ class Name:
     reader: str | None = None
     #: where reads through this name can be hoisted to (see Reads); None: nowhere
     level: Any = None
+    #: policy data of a fixed size (a parameter): a `for` over it may hold another `for`
+    bounded: bool = False
 
 
 class Reads:
@@ -221,6 +223,15 @@ class ExpressionCompiler:
                 raise ExpressionError("a list can only be indexed by a whole number, e.g. price.tiers[0] or [-1]")
             assert typ.elem is not None
             return f"_at({base}, {number})", typ.elem.null()
+        if typ.name == "object" and not (isinstance(index, ast.Constant) and isinstance(index.value, str)):
+            found = uniform_field(typ)
+            if found is None:
+                raise ExpressionError("only an object whose fields are all of one type can be looked up by a computed name")
+            key, ktype = self.node(index)
+            if ktype.name != "text":
+                raise ExpressionError(f"a field is named by text, not by {ktype.words}")
+            ftype, reader = found
+            return _read(f"({base} or _E).get({key})", reader), ftype
         if typ.name == "map":
             if isinstance(index, ast.Constant) and isinstance(index.value, str):
                 key = repr(index.value)
@@ -415,9 +426,11 @@ class ExpressionCompiler:
             raise ExpressionError("a 'for' expression takes at most one 'if'")
         if self._in_for:
             raise ExpressionError(
-                "a 'for' expression inside another is not allowed: its work grows with the square of the list"
+                "a 'for' expression inside another over a document's list is not allowed: its work grows with"
+                " the square of the list (over a parameter's list it may hold one)"
             )
         seq, stype = self.node(gen.iter)
+        bounded = isinstance(gen.iter, ast.Name) and getattr(self.scope.get(gen.iter.id), "bounded", False)
         if stype.name != "list":
             raise ExpressionError(f"'for ... in' goes over a list, and this is {stype.words}")
         var = gen.target.id
@@ -426,7 +439,8 @@ class ExpressionCompiler:
         py = f"g_{var}"
         assert stype.elem is not None
         self.scope[var] = Name(py, stype.elem)
-        self._in_for = True
+        outer = self._in_for
+        self._in_for = not bounded
         try:
             element, etype = self.node(node.elt)
             cond = ""
@@ -436,7 +450,7 @@ class ExpressionCompiler:
                 cond = f" if {code}"
         finally:
             del self.scope[var]
-            self._in_for = False
+            self._in_for = outer
         self._used.discard(var)
         # The list is bound first: Python allows no `:=` (our null tests) inside the `in` part.
         t = self.temp()
@@ -509,10 +523,15 @@ def _check_arg(function: str, want: str, typ: Type) -> None:
         "list-of-number": typ.name == "list" and typ.elem is not None and typ.elem.name == "number",
         "list-of-bool": typ.name == "list" and typ.elem is not None and typ.elem.name == "bool",
         "list-of-ordered": typ.name == "list" and typ.elem is not None and typ.elem.name in ("number", "time"),
+        "list-of-text": typ.name == "list" and typ.elem is not None and typ.elem.name in ("text", "null"),
+        "list-of-object": typ.name == "list" and typ.elem is not None and typ.elem.name == "object",
+        "map": typ.name == "map",
     }[want]
     if not ok:
         wanted = want.replace("list-of-ordered", "a list of numbers or times").replace("list-of-", "a list of ")
-        wanted = {"list": "a list", "number": "a number", "time": "a time", "text": "text"}.get(wanted, wanted)
+        wanted = {"list": "a list", "number": "a number", "time": "a time", "text": "text",
+                  "map": "a table of names to values", "a list of text": "a list of texts",
+                  "a list of object": "a list of objects"}.get(wanted, wanted)
         raise ExpressionError(f"{function}() takes {wanted}, not {typ.words}")
 
 

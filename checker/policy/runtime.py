@@ -67,10 +67,18 @@ def fn_present(value: Any) -> bool:
 
 
 def fn_first(seq: Any) -> Any:
-    return seq[0] if seq else None
+    if seq is None:
+        return None
+    if isinstance(seq, (list, tuple)):
+        return seq[0] if seq else None
+    return next(iter(seq), None)
 
 
 def fn_last(seq: Any) -> Any:
+    if seq is None:
+        return None
+    if not isinstance(seq, (list, tuple)):
+        seq = list(seq)
     return seq[-1] if seq else None
 
 
@@ -149,6 +157,94 @@ def fn_add_months(when: Any, months: Any) -> Any:
     return local.replace(year=year, month=month, day=day)
 
 
+_normalized: dict[str, str] = {}
+
+
+def fn_normalize(text: Any) -> Any:
+    """Text as keywords are compared: full-width to half-width (NFKC), case folded, spaces collapsed."""
+    if text is None:
+        return None
+    found = _normalized.get(text)
+    if found is None:
+        import unicodedata
+
+        found = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+        if len(text) <= 200:
+            if len(_normalized) > 50_000:
+                _normalized.clear()
+            _normalized[text] = found
+    return found
+
+
+def fn_contains_any(text: Any, words: Any) -> bool:
+    """True when one of `words` occurs in `text`, both normalized (see fn_normalize)."""
+    if text is None or not words:
+        return False
+    haystack = fn_normalize(text)
+    return any(fn_normalize(w) in haystack for w in words)
+
+
+def fn_values(table: Any) -> list[Any]:
+    return list(table.values()) if table else []
+
+
+def fn_keys(table: Any) -> list[Any]:
+    return list(table) if table else []
+
+
+def fn_tier_for(tiers: Any, quantity: Any) -> Any:
+    """The tier whose range holds `quantity`: the one with the largest min_qty not above it."""
+    if not tiers or quantity is None:
+        return None
+    best, best_min = None, None
+    for tier in tiers:
+        low = tier.get("min_qty")
+        if low is not None and low <= quantity and (best_min is None or low > best_min):
+            best, best_min = tier, low
+    return best
+
+
+def fn_sku_for(skus: Any, attributes: Any) -> Any:
+    """The SKU whose sale attributes are exactly `attributes`."""
+    if not skus or attributes is None:
+        return None
+    for sku in skus:
+        if sku.get("attributes") == attributes:
+            return sku
+    return None
+
+
+def fn_day(when: Any) -> Any:
+    """The day of the month in platform time."""
+    return None if when is None else when.astimezone(PLATFORM_TZ).day
+
+
+def _fits(text: str, shape: str) -> bool:
+    if len(text) != len(shape):
+        return False
+    for ch, want in zip(text, shape):
+        if want == "9":
+            if not ("0" <= ch <= "9"):
+                return False
+        elif want == "A":
+            if not ("A" <= ch <= "Z" or "a" <= ch <= "z"):
+                return False
+        elif want == "X":
+            if not ("0" <= ch <= "9" or "A" <= ch <= "Z" or "a" <= ch <= "z"):
+                return False
+        elif ch != want:
+            return False
+    return True
+
+
+def fn_shape(text: Any, shapes: Any) -> bool:
+    """True when `text` has one of `shapes`: 9 a digit, A a letter, X a letter or digit, anything
+    else itself ("DE 99999999"). No regular expressions: a policy cannot make matching slow."""
+    if text is None or not shapes:
+        return False
+    return any(_fits(text, shape) for shape in shapes)
+
+
 #: the vocabulary's functions as generated code names them (fn_<name>); vocabulary.py types them
 FUNCTIONS_RUNTIME: dict[str, Callable[..., Any]] = {
     "count": fn_count,
@@ -164,6 +260,14 @@ FUNCTIONS_RUNTIME: dict[str, Callable[..., Any]] = {
     "round": fn_round,
     "round_up": fn_round_up,
     "percent": fn_percent,
+    "normalize": fn_normalize,
+    "contains_any": fn_contains_any,
+    "values": fn_values,
+    "keys": fn_keys,
+    "tier_for": fn_tier_for,
+    "sku_for": fn_sku_for,
+    "day": fn_day,
+    "shape": fn_shape,
     "add_days": fn_add_days,
     "add_months": fn_add_months,
     "date": to_time,

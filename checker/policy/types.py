@@ -34,6 +34,8 @@ class Type:
     schema: Any = attrs.field(default=None, eq=False, repr=False)
     #: for lists and maps: the type of an element
     elem: Type | None = None
+    #: for objects of policy data (a table in a parameter's list): (field name, type) pairs
+    record: tuple[tuple[str, Type], ...] | None = None
 
     def null(self, nullable: bool = True) -> Type:
         return attrs.evolve(self, nullable=nullable)
@@ -45,6 +47,8 @@ class Type:
         return WORDS[self.name]
 
     def fields(self) -> list[str]:
+        if self.record is not None:
+            return [name for name, _ in self.record]
         if self.schema is None:
             return []
         walker = _walker()
@@ -55,6 +59,13 @@ class Type:
 
     def field(self, name: str) -> tuple[Type, str | None] | None:
         """The type of field `name` and the reader its raw value needs, or None."""
+        if self.record is not None:
+            for field_name, typ in self.record:
+                if field_name == name:
+                    return (typ.null() if self.nullable else typ), None
+            return None
+        if self.schema is None:
+            return None
         branches = list(_walker().branches(*self.schema))
         required = any(name in b.get("required", ()) for b, _ in branches)
         for branch, base in branches:
@@ -122,3 +133,14 @@ def of_kind(kind: str) -> Type:
     """The type of a whole document of `kind`."""
     found, _ = of_schema({"$ref": f"{kind}.schema.json#"}, kind)
     return found
+
+
+def uniform_field(obj: Type) -> tuple[Type, str | None] | None:
+    """When every field of an object has the same type (a product's `composition`: all true/false),
+    that type and reader: the object can then be looked up by a name computed at run time."""
+    found = [obj.field(name) for name in obj.fields()]
+    kinds = {(t.name, reader) for t, reader in (f for f in found if f is not None)}
+    if len(kinds) != 1:
+        return None
+    typ, reader = found[0]  # type: ignore[misc]
+    return typ.null(), reader

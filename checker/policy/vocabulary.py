@@ -15,7 +15,7 @@ from typing import Any, Callable
 import attrs
 
 from .runtime import FUNCTIONS_RUNTIME
-from .types import BOOL, NUMBER, TIME, Type
+from .types import BOOL, NUMBER, TEXT, TIME, Type
 
 # -- the vocabulary --------------------------------------------------------------------
 
@@ -23,6 +23,22 @@ from .types import BOOL, NUMBER, TIME, Type
 def _elem_of(args: list[Type]) -> Type:
     elem = args[0].elem
     return (elem or Type("null")).null()
+
+
+def _values(args: list[Type]) -> Type:
+    return Type("list", elem=(args[0].elem or Type("null", nullable=True)).null(False))
+
+
+def _elem_with(field: str) -> Callable[[list[Type]], Type]:
+    def returns(args: list[Type]) -> Type:
+        elem = args[0].elem
+        if elem is None or elem.field(field) is None:
+            from .expressions import ExpressionError
+
+            raise ExpressionError(f"this function takes a list of items that have a {field!r} field")
+        return elem.null()
+
+    return returns
 
 
 def _same(args: list[Type]) -> Type:
@@ -56,11 +72,11 @@ FUNCTIONS: dict[str, Function] = {
                  "True when the value is given (not missing, not null).",
                  "present(sample.price)"),
         Function("first", ("list",), _elem_of, FUNCTIONS_RUNTIME["first"],
-                 "The first item of a list, or null when it is empty.",
-                 "first(price.tiers).min_qty == moq"),
+                 "The first item of a list (with `for ... if`: the first that satisfies the condition), or null.",
+                 "first(price.tiers).min_qty == moq", generator=True),
         Function("last", ("list",), _elem_of, FUNCTIONS_RUNTIME["last"],
-                 "The last item of a list, or null when it is empty.",
-                 "last(price.tiers).max_qty == null"),
+                 "The last item of a list (with `for ... if`: the last that satisfies the condition), or null.",
+                 "last(price.tiers).max_qty == null", generator=True),
         Function("min", ("list-of-ordered",), _elem_of, FUNCTIONS_RUNTIME["min"],
                  "The smallest of a list of numbers or times (null when empty).",
                  "min(s.price for s in price.skus) > 0", generator=True),
@@ -88,6 +104,31 @@ FUNCTIONS: dict[str, Function] = {
         Function("percent", ("number",), _same, FUNCTIONS_RUNTIME["percent"],
                  "A ratio as a percentage rounded half-up to one decimal: percent(0.4505) is 45.1.",
                  "percent(1 - 10.00 / 18.20) == 45.1"),
+        Function("normalize", ("text",), _fixed(TEXT.null()), FUNCTIONS_RUNTIME["normalize"],
+                 "Text as keywords compare: full-width characters made half-width, case and extra spaces ignored.",
+                 'normalize("Ｓｈｉｐｐｉｎｇ  FEE") == "shipping fee"'),
+        Function("contains_any", ("text", "list-of-text"), _fixed(BOOL), FUNCTIONS_RUNTIME["contains_any"],
+                 "True when one of the words occurs in the text, both normalized (see normalize).",
+                 'contains_any("Customized Logo", ["logo", "定制"])'),
+        Function("values", ("map",), _values, FUNCTIONS_RUNTIME["values"],
+                 "The values of a table of names to values, such as a SKU's sale attributes.",
+                 'count(values(price.skus[0].attributes)) == 1'),
+        Function("keys", ("map",), _fixed(Type("list", elem=TEXT)), FUNCTIONS_RUNTIME["keys"],
+                 "The names of a table of names to values, such as a SKU's attribute names.",
+                 '"Size" in keys(price.skus[0].attributes)'),
+        Function("tier_for", ("list-of-object", "number"), _elem_with("min_qty"), FUNCTIONS_RUNTIME["tier_for"],
+                 "The price tier a quantity falls in: the one with the largest min_qty not above it.",
+                 "tier_for(price.tiers, 1500).price == 25.90"),
+        Function("sku_for", ("list-of-object", "map"), _elem_with("attributes"), FUNCTIONS_RUNTIME["sku_for"],
+                 "The SKU whose sale attributes are exactly the given ones.",
+                 "sku_for(price.skus, price.skus[1].attributes).price == 27.90"),
+        Function("day", ("time",), _fixed(NUMBER.null()), FUNCTIONS_RUNTIME["day"],
+                 "The day of the month of a time, in platform time.",
+                 'day(date("2022-12-07T07:59:59Z")) == 6'),
+        Function("shape", ("text", "list-of-text"), _fixed(BOOL), FUNCTIONS_RUNTIME["shape"],
+                 "True when the text has one of the shapes: 9 a digit, A a letter, X a letter or digit, "
+                 "anything else itself.",
+                 'shape("DE 23691322", ["DE99999999", "DE 99999999"])'),
         Function("add_days", ("time", "number"), _fixed(TIME), FUNCTIONS_RUNTIME["add_days"],
                  "A time moved by whole calendar days in platform time.",
                  'add_days(created_at, 14) > created_at'),
