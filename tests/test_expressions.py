@@ -323,7 +323,8 @@ def test_policy_data_tables_and_computed_field_names() -> None:
     assert "params.mixed: a list or table of policy data holds values of one kind" in refusal(
         "true", params={"mixed": [1, "a"]})
     assert "require: only an object whose fields are all of one type can be looked up by a computed name" in refusal(
-        'price["mode"] == "tiered" and sample[price.mode] == true')
+        "sample[price.mode] == true")
+    assert "require: write .mode to read a field, not ['mode']" in refusal('price["mode"] == "tiered"')
 
 
 def test_text_matching_ignores_width_case_and_spaces() -> None:

@@ -223,7 +223,9 @@ class ExpressionCompiler:
                 raise ExpressionError("a list can only be indexed by a whole number, e.g. price.tiers[0] or [-1]")
             assert typ.elem is not None
             return f"_at({base}, {number})", typ.elem.null()
-        if typ.name == "object" and not (isinstance(index, ast.Constant) and isinstance(index.value, str)):
+        if typ.name == "object" and isinstance(index, ast.Constant) and isinstance(index.value, str):
+            raise ExpressionError(f"write .{index.value} to read a field, not [{index.value!r}]")
+        if typ.name == "object":
             found = uniform_field(typ)
             if found is None:
                 raise ExpressionError("only an object whose fields are all of one type can be looked up by a computed name")
