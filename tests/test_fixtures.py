@@ -1,5 +1,6 @@
 """The example catalog: every snapshot file in fixtures/ reports exactly the
-findings written in its .expect.toml (fixtures/README.md)."""
+findings (and rules not evaluated) written in its .expect.toml (fixtures/README.md).
+A case that needs its merchant keeps the merchant in the same file."""
 
 from __future__ import annotations
 
@@ -36,6 +37,11 @@ def expected_findings(path: Path) -> tuple[str, list[tuple[str, str, str]]]:
     return data.get("as_of", AS_OF), rows
 
 
+def expected_not_evaluated(path: Path) -> list[tuple[str, str]]:
+    data = tomllib.loads(expectation(path).read_text("utf-8"))
+    return sorted((n["rule"], n["document"]) for n in data.get("not_evaluated", []))
+
+
 def test_the_catalog_has_snapshots() -> None:
     """Discovery finds the seed's cases (a broken glob would make every other test vacuous)."""
     names = {p.name for p in snapshot_files()}
@@ -51,6 +57,7 @@ def test_fixture_reports_exactly_its_expected_findings(path: Path) -> None:
     assert [] == [str(e) for e in report.errors]
     actual = sorted((f.rule, f.document.id, f.path) for f in report.findings)
     assert expected == actual
+    assert expected_not_evaluated(path) == sorted((n.rule, n.document.id) for n in report.not_evaluated)
 
 
 def test_whole_catalog_scan_is_the_union_of_the_files() -> None:
