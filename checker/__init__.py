@@ -144,8 +144,11 @@ def scan(
 
 
 def verify(policies: CompiledPack | None = None) -> list[Any]:
-    """Run every rule's own examples; returns the failures (empty when all hold)."""
+    """Run every rule's own examples and the platform invariants; returns what does not hold (empty
+    when all do): example results and invariant violations, each printable."""
     from .examples import run_examples
+    from .invariants import check_invariants
 
     compiled = policies if policies is not None else load_policies()
-    return [r for r in run_examples(compiled) if not r.ok]
+    failures: list[Any] = [r for r in run_examples(compiled) if not r.ok]
+    return failures + [v for _, v in check_invariants(compiled) if v is not None]

@@ -190,11 +190,13 @@ def explain(rule_id: str, lang: str | None, policy_dirs: tuple[str, ...], no_bun
 @click.option("--quiet", "-q", is_flag=True, help="Print only failures and the summary.")
 @_policy_options
 def verify(quiet: bool, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
-    """Run every rule's own passing and failing examples against the pack as loaded.
+    """Run every rule's own passing and failing examples, and the platform's invariants, against the
+    pack as loaded.
 
-    Exit 1 when any example does not hold, naming the rule and the example.
+    Exit 1 when any example or invariant does not hold, naming it and a counterexample.
     """
     from .examples import run_examples
+    from .invariants import check_invariants
 
     compiled = _load(policy_dirs, no_bundled)
     results = run_examples(compiled)
@@ -202,11 +204,20 @@ def verify(quiet: bool, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
     for r in results:
         if not r.ok or not quiet:
             click.echo(str(r))
+    invariants = check_invariants(compiled)
+    broken = [v for _, v in invariants if v is not None]
+    for invariant, violation in invariants:
+        if violation is not None:
+            click.echo(str(violation))
+        elif not quiet:
+            click.echo(f"ok   invariant {invariant.name}: {invariant.text}")
     rules = len({r.rule for r in results})
-    if failures:
-        click.echo(f"\n{len(failures)} of {len(results)} examples of {rules} rules do not hold.")
+    summary = f"{len(results) - len(failures)} of {len(results)} examples of {rules} rules hold; "
+    summary += f"{len(invariants) - len(broken)} of {len(invariants)} platform invariants hold."
+    if failures or broken:
+        click.echo(f"\n{summary}")
         sys.exit(1)
-    click.echo(f"\nAll {len(results)} examples of {rules} rules hold.")
+    click.echo(f"\nAll {len(results)} examples of {rules} rules hold; all {len(invariants)} platform invariants hold.")
 
 
 def main() -> None:

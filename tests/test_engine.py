@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import checker
+from checker.examples import run_examples
 
 from .conftest import SWEATER, compliance, doc, write_json, write_jsonl
 
@@ -117,7 +118,7 @@ def rules(report: checker.Report) -> list[tuple[str, str | None]]:
 
 def test_the_test_pack_verifies(policies: checker.CompiledPack) -> None:
     """The pack these tests use holds its own examples."""
-    assert [] == checker.verify(policies)
+    assert [] == [str(r) for r in run_examples(policies) if not r.ok]
 
 
 def test_merchant_resolved_even_when_it_comes_after_the_product(tmp_path: Path, policies: Any) -> None:

@@ -44,7 +44,7 @@ def test_verify_passes_on_the_bundled_pack() -> None:
     """`compliance verify` exits 0 and says every example holds."""
     result = compliance("verify", "--quiet")
     assert 0 == result.returncode, result.stdout + result.stderr
-    assert f"All {len(CASES)} examples of {len(PACK.pack.rules)} rules hold." in result.stdout
+    assert f"All {len(CASES)} examples of {len(PACK.pack.rules)} rules hold; all " in result.stdout
 
 
 def test_verify_fails_when_a_rule_is_weakened(tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_verify_fails_when_a_rule_is_weakened(tmp_path: Path) -> None:
         "FAIL tier-anomaly/bait-tier: example 'linen dress: 60-99 20.00, 100-399 18.70, 400-9999 18.20, "
         ">=10000 10.00' (expect fail): expected fail, got no finding"
     ) in result.stdout
-    assert "3 of" in result.stdout.splitlines()[-1]  # the linen dress, 10.94 and 11.99
+    assert f"{len(CASES) - 3} of {len(CASES)} examples" in result.stdout.splitlines()[-1]  # linen dress, 10.94, 11.99
 
 
 def test_verify_fails_on_an_example_that_is_not_a_valid_snapshot(tmp_path: Path) -> None:
@@ -78,3 +78,23 @@ def test_verify_fails_on_an_example_that_is_not_a_valid_snapshot(tmp_path: Path)
         "FAIL tier-anomaly/price-not-positive: example 'one cent is a price' (expect pass): the example is not a "
         'valid product document: /price/tiers/0/price: "cheap" is not a decimal amount'
     ) in result.stdout
+
+
+def test_verify_checks_the_platform_invariants_whatever_the_examples_say(tmp_path: Path) -> None:
+    """A team that accepts 9.8折 and rewrites the rule's own examples to match still fails verify:
+    the discount-floor invariant names itself and a counterexample (RULES.md 6.3)."""
+    pack = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", pack)
+    policy = pack / "discount-floor.toml"
+    text = policy.read_text("utf-8")
+    assert "max_discount = 9.5" in text
+    rule = text.split('id = "discount-floor/discount-range"', 1)[1].split("[[rule]]", 1)[0]
+    edited = rule.replace("max_discount = 9.5", "max_discount = 9.8").replace('expect = "fail"', 'expect = "pass"')
+    edited = "\n".join(line for line in edited.splitlines() if not line.startswith("paths = "))
+    policy.write_text(text.replace(rule, edited), "utf-8")
+    result = compliance("verify", "--quiet", "--no-bundled", "--policies", str(pack))
+    assert 1 == result.returncode, result.stdout
+    failing = [line for line in result.stdout.splitlines() if line.startswith("FAIL")]
+    assert 1 == len(failing), failing
+    assert failing[0].startswith("FAIL invariant discount-floor/promotions: the pack accepted a member-price promotion "
+                                 "with discount=9.6")

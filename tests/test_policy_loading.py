@@ -149,7 +149,7 @@ def test_a_team_pack_replaces_a_bundled_rule_by_id(tmp_path: Path) -> None:
     rule = rule.split('[[rule.example]]\nname = "linen dress')[0] + '[[rule.example]]\nname = "75 % lower"\nexpect = "fail"\npatch.price.tiers = [ { min_qty = 100, price = "20.00" }, { min_qty = 1000, price = "5.00" } ]\n'
     (tmp_path / "tier-anomaly.toml").write_text(base + rule, "utf-8")
     pack = checker.load_policies([tmp_path])
-    assert 8 == len(pack.pack.rules)
+    assert len(checker.load_policies().pack.rules) == len(pack.pack.rules)
     assert f"{tmp_path}/tier-anomaly.toml" == pack.pack.rule("tier-anomaly/bait-tier").file
     assert () == checker.check([LINEN], policies=pack).findings
     assert 1 == len(checker.check([LINEN]).findings)
