@@ -48,8 +48,8 @@ def refusal(expression: str, **kw: Any) -> str:
 
 REFUSED = [
     ('__import__("os")', "unknown function '__import__'; the functions are: abs, add_days, add_months, all, any, "
-                         "contains_any, count, date, day, first, keys, last, max, min, normalize, percent, present, "
-                         "round, round_up, shape, sku_for, sum, tier_for, values"),
+                         "contains_any, count, date, day, first, join, keys, last, max, min, normalize, normalize_all, "
+                         "percent, present, round, round_up, shape, sku_for, sum, tier_for, values"),
     ('__import__("os").system("touch /tmp/pwned")', "only the functions of the policy language can be called, by name"),
     ("price.__class__", "'__class__' is not a field; names starting with '_' are not allowed"),
     ("().__class__.__bases__", "'__class__' is not a field; names starting with '_' are not allowed"),

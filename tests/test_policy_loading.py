@@ -192,3 +192,19 @@ def test_a_bad_pack_toml_is_a_policy_error(tmp_path: Path, text: str, problem: s
 def test_a_deeply_nested_policy_file_is_a_policy_error(tmp_path: Path) -> None:
     """TOML nested thousands deep fails to load with a message, not a crash."""
     assert "p.toml: not a policy: nested too deeply" == load(tmp_path, "x = " + "[" * 5000 + "]" * 5000)
+
+
+def test_file_level_params_are_shared_and_a_rule_may_override_them(tmp_path: Path) -> None:
+    """[params] at the top of a file reach every rule of the file; a rule's own value of a name wins."""
+    text = VALID.replace('[[rule]]', '[params]\nlimit = 1\n\n[[rule]]', 1).replace(
+        'require = "price.range.max >= price.range.min"', 'require = "price.range.max >= price.range.min * limit"')
+    (tmp_path / "p.toml").write_text(text, "utf-8")
+    pack = checker.load_policies([tmp_path], bundled=False)
+    assert {"limit": 1} == dict(pack.pack.rules[0].params)
+    assert [] == [str(f) for f in checker.verify(pack)]
+    (tmp_path / "p.toml").write_text(text.replace('path = "/price/range/max"', 'path = "/price/range/max"\nparams = { limit = 3 }'), "utf-8")
+    pack = checker.load_policies([tmp_path], bundled=False)
+    assert {"limit": 3} == dict(pack.pack.rules[0].params)
+    assert ["tier-anomaly/range-max-above-min"] == [f.rule for f in checker.check(
+        [{"kind": "product", "id": "P", "merchant_id": "M", "listing_type": "rts", "moq": 1,
+          "price": {"mode": "range", "range": {"min": "1", "max": "2"}}}], policies=pack).findings]

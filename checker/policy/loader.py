@@ -87,7 +87,8 @@ def _load_file(shown: str, data: bytes) -> list[Rule]:
     bases = doc.get("example_base", {})
     for kind, base in bases.items():
         bases[kind] = _jsonish(base)
-    return [_rule(shown, raw, bases) for raw in doc["rule"]]
+    shared = doc.get("params", {})
+    return [_rule(shown, {**raw, "params": {**shared, **raw.get("params", {})}}, bases) for raw in doc["rule"]]
 
 
 def _validate(shown: str, doc: dict[str, Any]) -> None:

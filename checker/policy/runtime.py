@@ -184,6 +184,16 @@ def fn_contains_any(text: Any, words: Any) -> bool:
     return any(fn_normalize(w) in haystack for w in words)
 
 
+def fn_normalize_all(texts: Any) -> list[Any]:
+    """Each text normalized (see fn_normalize), e.g. to compare names given in different spellings."""
+    return [fn_normalize(t) for t in texts] if texts else []
+
+
+def fn_join(texts: Any, separator: Any) -> Any:
+    """The texts one after the other, with `separator` between them."""
+    return separator.join(t for t in texts if t is not None) if texts else ""
+
+
 def fn_values(table: Any) -> list[Any]:
     return list(table.values()) if table else []
 
@@ -262,6 +272,8 @@ FUNCTIONS_RUNTIME: dict[str, Callable[..., Any]] = {
     "percent": fn_percent,
     "normalize": fn_normalize,
     "contains_any": fn_contains_any,
+    "normalize_all": fn_normalize_all,
+    "join": fn_join,
     "values": fn_values,
     "keys": fn_keys,
     "tier_for": fn_tier_for,
