@@ -195,8 +195,8 @@ def test_a_deeply_nested_policy_file_is_a_policy_error(tmp_path: Path) -> None:
 
 
 def test_file_level_params_are_shared_and_a_rule_may_override_them(tmp_path: Path) -> None:
-    """[params] at the top of a file reach every rule of the file; a rule's own value of a name wins."""
-    text = VALID.replace('[[rule]]', '[params]\nlimit = 1\n\n[[rule]]', 1).replace(
+    """[params] at the top of a file reach every rule of the file that names them; a rule's own value wins."""
+    text = VALID.replace('[[rule]]', '[params]\nlimit = 1\nunused = 2\n\n[[rule]]', 1).replace(
         'require = "price.range.max >= price.range.min"', 'require = "price.range.max >= price.range.min * limit"')
     (tmp_path / "p.toml").write_text(text, "utf-8")
     pack = checker.load_policies([tmp_path], bundled=False)

@@ -88,7 +88,17 @@ def _load_file(shown: str, data: bytes) -> list[Rule]:
     for kind, base in bases.items():
         bases[kind] = _jsonish(base)
     shared = doc.get("params", {})
-    return [_rule(shown, {**raw, "params": {**shared, **raw.get("params", {})}}, bases) for raw in doc["rule"]]
+    return [_rule(shown, {**raw, "params": {**_used(shared, raw), **raw.get("params", {})}}, bases) for raw in doc["rule"]]
+
+
+def _used(shared: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
+    """The file-level params a rule names in its expressions or texts (so that `explain` shows its own)."""
+    import re
+
+    texts = [raw.get(k) or "" for k in ("when", "each", "where", "require", "path")]
+    texts += [t for k in ("message", "remedy") for t in (raw.get(k) or {}).values()]
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", " ".join(texts)))
+    return {name: value for name, value in shared.items() if name in words}
 
 
 def _validate(shown: str, doc: dict[str, Any]) -> None:
