@@ -102,3 +102,15 @@ def test_verify_checks_the_platform_invariants_whatever_the_examples_say(tmp_pat
     assert 1 == len(failing), failing
     assert failing[0].startswith("FAIL invariant discount-floor/promotions: the pack accepted a member-price promotion "
                                  "with discount=9.6")
+
+
+@pytest.mark.parametrize("rule_id", [r.id for r in PACK.pack.rules])
+def test_explain_renders_every_rule_in_both_languages(rule_id: str) -> None:
+    """`compliance explain` shows each rule's failing example, filled in, in English and in Chinese."""
+    from checker.explain import explain_rule
+
+    for lang, heading in (("en", "Example that fails: "), ("zh", "违规示例: ")):
+        text = explain_rule(PACK, rule_id, (lang,))
+        assert heading in text
+        after = text.split(heading, 1)[1].splitlines()
+        assert after[1].startswith("  → ") and "{" not in after[1], after[:2]
