@@ -115,13 +115,14 @@ def check(
     own created_at. Mappings and tuples are read as JSON objects and arrays;
     the caller's documents are not changed.
     """
-    from .engine import Session, collect_merchants
+    from .engine import Context, Session, collect_context, needs_context
 
     _check_lang(lang)
     compiled = policies if policies is not None else load_policies()
     items = [(_plain(doc), "<input>", None, i) for i, doc in enumerate(documents)]
-    merchants = collect_merchants(items, compiled.validators) if compiled.needs_merchant else {}
-    session = Session(compiled, as_of=_as_of(as_of), merchants=merchants, lang=lang)
+    when = _as_of(as_of)
+    context = collect_context(items, compiled.validators, compiled, when) if needs_context(compiled) else Context()
+    session = Session(compiled, as_of=when, context=context, lang=lang)
     session.feed(items)
     return session.report()
 

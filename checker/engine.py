@@ -14,14 +14,17 @@ import re
 import sys
 from typing import Any, Iterable, Iterator, Mapping
 
+import attrs
+
 from . import __version__
 from .model import DocumentRef, Finding, InputError, NotEvaluated, Report
-from .policy.runtime import CompiledPack, decimal_context
+from .policy.runtime import EMPTY, CompiledPack, decimal_context
 from .reading import Item, Reader
 from .values import BadValue, format_time
 
 #: a merchant document, as raw bytes, before it is parsed (the look-up pre-pass)
 MERCHANT_TEXT = re.compile(rb'"kind"\s*:\s*"merchant"')
+ORDER_OR_MERCHANT_TEXT = re.compile(rb'"kind"\s*:\s*"(?:merchant|order)"')
 
 
 class Session:
@@ -32,14 +35,15 @@ class Session:
         compiled: CompiledPack,
         *,
         as_of: _dt.datetime,
-        merchants: Mapping[str, Any] | None = None,
+        context: Context | None = None,
         lang: str = "en",
         validators: Mapping[str, Any] | None = None,
     ) -> None:
         self.compiled = compiled
+        self.context = context or Context()
         self.validators = validators or compiled.validators
         self.as_of = as_of
-        self.merchants = merchants or {}
+        self.merchants = self.context.merchants
         self.lang = lang
         self.findings: list[Finding] = []
         self.errors: list[InputError] = []
@@ -56,6 +60,7 @@ class Session:
         schema = self.validators
         as_of = self.as_of
         merchants = self.merchants
+        totals = self.context.totals
         hits: list[tuple[int, Any]] = []
         missing: list[int] = []
         failed: list[tuple[int, Exception]] = []
@@ -70,7 +75,10 @@ class Session:
                 self._invalid(doc, file, line, index)
                 continue
             try:
-                evaluators[kind](doc, as_of, merchants, hits, missing, failed)
+                if kind == "merchant" and totals:
+                    evaluators[kind](doc, as_of, merchants, hits, missing, failed, totals.get(doc.get("id"), EMPTY))
+                else:
+                    evaluators[kind](doc, as_of, merchants, hits, missing, failed)
             except Exception as e:  # BadValue: the document is no valid snapshot after all
                 hits.clear()
                 missing.clear()
@@ -106,7 +114,10 @@ class Session:
             hits.sort(key=_hit_order)
         for rule_index, item_index in hits:
             rule = rules[rule_index]
-            path, message, remedy = self.compiled.render(rule_index, doc, self.as_of, merchant, item_index, self.lang)
+            sums = self.context.totals.get(doc.get("id"), EMPTY) if kind == "merchant" else EMPTY
+            path, message, remedy = self.compiled.render(
+                rule_index, doc, self.as_of, merchant, item_index, self.lang, sums
+            )
             self.findings.append(
                 Finding(rule.id, rule.family, rule.severity, rule.penalty, ref, merchant_id, path, message, remedy)
             )
@@ -170,16 +181,50 @@ def _find(doc: Any, value: Any, path: tuple = ()) -> tuple | None:
 # -- merchants --------------------------------------------------------------------------
 
 
-def collect_merchants(items: Iterable[Item], validators: Mapping[str, Any]) -> dict[str, Any]:
-    """Valid merchant documents by id (the first of each id wins)."""
-    valid = validators["merchant"]
-    found: dict[str, Any] = {}
-    for item in items:
-        if item.__class__ is tuple:
+@attrs.define
+class Context:
+    """What rules may need from the rest of the scan: merchants by id, and per merchant the totals its
+    rules sum over its orders ((rule, name) -> amount). Mutable while it is collected."""
+
+    merchants: dict[str, Any] = attrs.Factory(dict)
+    totals: dict[str, dict[tuple[int, str], Any]] = attrs.Factory(dict)
+
+
+def needs_context(compiled: CompiledPack) -> bool:
+    return bool(compiled.needs_merchant or compiled.totals)
+
+
+def context_text(compiled: CompiledPack) -> re.Pattern[bytes]:
+    """The raw text of the documents the pre-pass needs: merchants, and orders when totals are summed."""
+    return ORDER_OR_MERCHANT_TEXT if compiled.totals else MERCHANT_TEXT
+
+
+def collect_context(
+    items: Iterable[Item], validators: Mapping[str, Any], compiled: CompiledPack, as_of: _dt.datetime
+) -> Context:
+    """Valid merchants by id (the first of each id wins), and each merchant's totals. Memory grows with
+    the number of merchants, not of orders: each order only adds to its merchant's sums."""
+    context = Context()
+    totals = compiled.totals
+    with decimal_context():
+        for item in items:
+            if item.__class__ is not tuple:
+                continue
             doc = item[0]  # type: ignore[index]
-            if doc.__class__ is dict and doc.get("kind") == "merchant" and valid(doc):
-                found.setdefault(doc["id"], doc)
-    return found
+            kind = doc.get("kind") if doc.__class__ is dict else None
+            if kind == "merchant" and validators["merchant"](doc):
+                context.merchants.setdefault(doc["id"], doc)
+            elif totals and kind == "order" and validators["order"](doc):
+                sums = context.totals.setdefault(doc["merchant_id"], {})
+                for rule_index, name, over, function in totals:
+                    key = (rule_index, name)
+                    try:
+                        share = function(doc, as_of)
+                    except Exception:  # noqa: BLE001 - the order is reported by the main pass if it is bad
+                        share = None
+                    # a merchant with orders in the scan has a total, 0 when none of them counts
+                    sums[key] = sums.get(key, 0) + (share if share is not None else 0)
+    return context
 
 
 def spool_stdin(paths: list[str]) -> tuple[list[str], str | None]:
@@ -214,13 +259,13 @@ def scan_paths(
     """Read and check every document under `paths` (files, folders, "-" for stdin)."""
     paths = list(paths)
     validators = validators or compiled.validators
-    merchants: dict[str, Any] = {}
+    context = Context()
     spooled = None
-    if compiled.needs_merchant:
+    if needs_context(compiled):
         paths, spooled = spool_stdin(paths)
-        merchants = collect_merchants(Reader(prefilter=MERCHANT_TEXT).read(paths), validators)
+        context = collect_context(Reader(prefilter=context_text(compiled)).read(paths), validators, compiled, as_of)
     try:
-        session = Session(compiled, as_of=as_of, merchants=merchants, lang=lang, validators=validators)
+        session = Session(compiled, as_of=as_of, context=context, lang=lang, validators=validators)
         items: Iterator[Item] = Reader().read(paths)
         if spooled is not None:
             items = _rename(items, spooled, "<stdin>")

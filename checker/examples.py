@@ -60,11 +60,22 @@ def _run_example(compiled: CompiledPack, rule_index: int, example: Example, lang
             return result(False, f"the example's merchant is not a valid merchant document: {where}: {reason}")
         merchants[example.merchant["id"]] = example.merchant
     as_of = example.as_of or _dt.datetime.now(_dt.timezone.utc)
+    for number, order in enumerate(example.orders):
+        _, problems = check_document(order)
+        if problems:
+            where, reason = problems[0]
+            return result(False, f"the example's order {number + 1} is not a valid order document: {where}: {reason}")
+    totals: Any = {}
+    if example.orders:
+        from .engine import collect_context
+
+        items = [(o, "<example>", None, None) for o in example.orders]
+        totals = collect_context(items, compiled.validators, compiled, as_of).totals.get(doc.get("id"), {})
     hits: list[tuple[int, Any]] = []
     missing: list[int] = []
     failed: list[tuple[int, Exception]] = []
     try:
-        compiled.evaluators[kind](doc, as_of, merchants, hits, missing, failed)
+        compiled.evaluators[kind](doc, as_of, merchants, hits, missing, failed, totals)
     except BadValue as e:
         return result(False, f"the example is not a valid {rule.kind} document: {e}")
     errors = [e for r, e in failed if r == rule_index]
@@ -72,7 +83,7 @@ def _run_example(compiled: CompiledPack, rule_index: int, example: Example, lang
         return result(False, f"the rule failed on the example: {type(errors[0]).__name__}: {errors[0]}")
     mine = [index for r, index in hits if r == rule_index]
     merchant = merchants.get(doc.get("merchant_id"))
-    rendered = [compiled.render(rule_index, doc, as_of, merchant, i, lang) for i in mine]
+    rendered = [compiled.render(rule_index, doc, as_of, merchant, i, lang, totals) for i in mine]
     paths = sorted(p for p, _, _ in rendered)
     messages = tuple(m for _, m, _ in rendered)
     remedies = tuple(r for _, _, r in rendered)

@@ -309,3 +309,30 @@ def test_api_reads_mappings_and_tuples_as_json_and_refuses_unknown_languages() -
     with pytest.raises(ValueError) as caught:
         checker.check([SWEATER], lang="fr")
     assert "lang must be one of en, zh (got 'fr')" == str(caught.value)
+
+
+def test_totals_sum_a_merchants_orders_in_the_window() -> None:
+    """star-level/after-sales-bonus sums after-sales order items of the last 180 days before the scan's time:
+    an order at exactly 180 days is out, a second later is in; quotes and other categories do not count."""
+    merchant = {"kind": "merchant", "id": "M-T", "star_level": 1, "primary_industry": "industrial-machinery"}
+
+    def order(oid: str, created_at: str, amount: str, category: str = "After-sales Service", kind: str = "order"):
+        listing = {"id": "P", "merchant_id": "M-T", "listing_type": "customization", "moq": 1,
+                   "category": ["Machinery", category], "price": {"mode": "range", "range": {"min": "1", "max": "9"}}}
+        return {"kind": "order", "id": oid, "type": kind, "merchant_id": "M-T", "created_at": created_at,
+                "items": [{"listing": listing, "quantity": 2, "unit_price": amount}]}
+
+    docs = [merchant,
+            order("O-1", "2022-07-01T00:00:00-07:00", "10000"),  # exactly 180 days before: out
+            order("O-2", "2022-07-01T00:00:01-07:00", "10000"),  # in: 20,000
+            order("O-3", "2022-12-27", "5000", category="Presses"),  # not after-sales
+            order("O-4", "2022-12-27", "5000", kind="quote"),  # a quote is no trade
+            order("O-5", "2022-12-27", "0.50")]  # in: 1.00
+    report = checker.check(docs, as_of="2022-12-28")
+    messages = [f.message for f in report.findings if f.rule == "star-level/after-sales-bonus"]
+    assert ["After-sales GMV of the last 180 days in the scan: US$20001.00. At trade-power star 1 the bonus "
+            "needs US$40000: 0 bonus point(s)."] == messages
+    docs.append(order("O-6", "2022-12-01", "10000"))
+    messages = [f.message for f in checker.check(docs, as_of="2022-12-28").findings
+                if f.rule == "star-level/after-sales-bonus"]
+    assert messages[0].endswith("US$40001.00. At trade-power star 1 the bonus needs US$40000: 3 bonus point(s).")

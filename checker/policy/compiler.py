@@ -53,6 +53,12 @@ def generate(pack: Pack) -> Generated:
         lines += [c.render() for c in codes[kind]]
     order = sorted((c.index, f"render_{c.index}") for kind in KINDS for c in codes[kind])
     lines.append("RENDERERS = (" + "".join(f"{name}, " for _, name in order) + ")")
+    totals = []
+    for kind in KINDS:
+        for c in codes[kind]:
+            lines += c.totals
+            totals += [f"({c.index}, {name!r}, {t.over!r}, total_{c.index}_{name})" for name, t in c.rule.totals.items()]
+    lines.append("TOTALS = (" + "".join(f"{t}, " for t in totals) + ")")
     return Generated("\n".join(lines) + "\n", constants.values, frozenset(needs_merchant))
 
 
@@ -64,7 +70,7 @@ def _evaluator(kind: str, codes: list[_RuleCode], reads: Reads, needs_merchant: 
     group's shared test or reads that raise record every rule of the group. `_BadValue` (a
     schema-valid value that is no value, e.g. 2022-02-30) makes the whole document invalid.
     """
-    out = [f"def evaluate_{kind}(doc, as_of, merchants, hits, missing, failed):"]
+    out = [f"def evaluate_{kind}(doc, as_of, merchants, hits, missing, failed, totals=_NO_TOTALS):"]
     if kind in CLOCK_FIELD:
         out.append(f'    as_of = _time(doc.get("{CLOCK_FIELD[kind]}"))')
     if needs_merchant:
@@ -220,6 +226,7 @@ class _RuleCode:
         self.uses_merchant = any(
             "merchant" in c.names for c in (self.when, self.each, self.where, self.require) if c is not None
         )
+        self.totals = [self._total(name, total) for name, total in rule.totals.items()]
         when_uses_merchant = self.when is not None and "merchant" in self.when.names
         #: rules with the same group share one test in the fused evaluator
         self.group = (window, self.when.code if self.when else None, when_uses_merchant, self.uses_merchant)
@@ -236,6 +243,10 @@ class _RuleCode:
             if name in scope or name in EACH_NAMES or self.root.field(name) is not None:
                 raise self._fail(f"params.{name}", f"the parameter name {name!r} is already a field or name; rename it")
             scope[name] = self._param(name, value)
+        for name in self.rule.totals:
+            if name in scope or name in EACH_NAMES or self.root.field(name) is not None:
+                raise self._fail(f"totals.{name}", f"the total's name {name!r} is already a field or name; rename it")
+            scope[name] = Name(f"totals.get(({self.index}, {name!r}))", NUMBER.null())
         return scope
 
     def _param(self, name: str, value: Any) -> Name:
@@ -329,9 +340,30 @@ class _RuleCode:
             conds.append(f"as_of < {self.constants.add(self.rule.effective_until)}")
         return conds
 
+    def _total(self, name: str, total: Any) -> str:
+        """A function adding one document's share to a total: its `value` when `where` holds, else None.
+        It sees the document of the kind summed, the rule's parameters, and `as_of` (the scan's time)."""
+        saved = self.root
+        self.root = of_kind(total.over)
+        try:
+            scope = {"as_of": Name("as_of", TIME), **{k: v for k, v in self._base_scope().items()
+                                                     if k not in ("merchant", "as_of") and k not in self.rule.totals}}
+            value = self._compile(f"totals.{name}.value", total.value, scope, None)
+            if value.type.name != "number":
+                raise self._fail(f"totals.{name}.value", f"a total adds numbers, and this is {value.type.words}")
+            where = self._compile(f"totals.{name}.where", total.where, scope, "bool") if total.where else None
+        finally:
+            self.root = saved
+        lines = [f"def total_{self.index}_{name}(doc, as_of):"]
+        if where is not None:
+            lines.append(f"    if not {where.code}:")
+            lines.append("        return None")
+        lines.append(f"    return {value.code}")
+        return "\n".join(lines) + "\n"
+
     def render(self) -> str:
         i = self.index
-        out = [f"def render_{i}(doc, as_of, merchant, v_index, lang):"]
+        out = [f"def render_{i}(doc, as_of, merchant, v_index, lang, totals=_NO_TOTALS):"]
         if self.rule.kind in CLOCK_FIELD:
             out.append(f'    as_of = _time(doc.get("{CLOCK_FIELD[self.rule.kind]}"))')
         if self.each_inline is not None:

@@ -25,7 +25,7 @@ else:  # pragma: no cover
 from ..resources import schemas_dir
 from ..values import BadValue, parse_time
 from .files import fingerprint, pack_meta_files, policy_files
-from .model import Example, Pack, PolicyError, Rule, Text
+from .model import Example, Pack, PolicyError, Rule, Text, Total
 
 
 def load_pack(dirs: Iterable[str | Path]) -> Pack:
@@ -166,7 +166,11 @@ def _rule(shown: str, raw: dict[str, Any], bases: dict[str, Any]) -> Rule:
     expects = {e.expect for e in examples}
     if not {"pass", "fail"} <= expects:
         raise PolicyError(shown, "a rule needs at least one passing and one failing example", rule_id, "example")
+    totals = {name: Total(over=t["over"], value=t["value"], where=t.get("where")) for name, t in raw.get("totals", {}).items()}
+    if totals and kind != "merchant":
+        raise PolicyError(shown, "totals sum a merchant's orders: only merchant rules have them", rule_id, "totals")
     return Rule(
+        totals=totals,
         id=rule_id,
         family=raw["family"],
         severity=raw["severity"],
@@ -215,6 +219,11 @@ def _example(shown: str, rule_id: str, kind: str, index: int, raw: dict[str, Any
     elif isinstance(merchant_raw, dict) and merchant_raw:
         merchant = _jsonish(merchant_raw)
     paths = tuple(raw["paths"]) if "paths" in raw else None
+    orders = []
+    for patch in raw.get("orders", ()):
+        if "order" not in bases:
+            raise PolicyError(shown, "examples with orders need an [example_base.order]", rule_id, field)
+        orders.append(merge(bases["order"], _jsonish(patch)))
     if paths is not None and raw["expect"] != "fail":
         raise PolicyError(shown, "'paths' belongs to a failing example", rule_id, field)
     return Example(
@@ -224,4 +233,5 @@ def _example(shown: str, rule_id: str, kind: str, index: int, raw: dict[str, Any
         merchant=merchant,
         as_of=_time(shown, rule_id, field + ".as_of", raw.get("as_of")),
         paths=paths,
+        orders=tuple(orders),
     )

@@ -39,6 +39,15 @@ class Text:
 
 
 @attrs.frozen
+class Total:
+    """A sum over the merchant's documents of one kind in the scan, for a merchant rule."""
+
+    over: str  # the kind summed ("order")
+    value: str  # the amount each document adds
+    where: str | None = None  # which documents count
+
+
+@attrs.frozen
 class Example:
     """One of a rule's own examples: a document and what the rule must say of it."""
 
@@ -48,6 +57,8 @@ class Example:
     merchant: Mapping[str, Any] | None
     as_of: _dt.datetime | None
     paths: tuple[str, ...] | None
+    #: documents beside the example in its scan (the orders a merchant rule's totals sum)
+    orders: tuple[Mapping[str, Any], ...] = ()
 
 
 @attrs.frozen
@@ -71,6 +82,8 @@ class Rule:
     effective_until: _dt.datetime | None = None
     source: str | None = None
     examples: tuple[Example, ...] = ()
+    #: merchant rules: sums over the merchant's orders in the scan, by name
+    totals: Mapping[str, Total] = attrs.field(factory=dict)
     #: the policy file the rule was read from, as given
     file: str = ""
 

@@ -315,7 +315,7 @@ def fmt_pointer(value: Any) -> str:
 
 @attrs.frozen
 class CompiledPack:
-    """A pack ready to run: `evaluators[kind](doc, as_of, merchants, hits, missing, failed)`."""
+    """A pack ready to run: `evaluators[kind](doc, as_of, merchants, hits, missing, failed, totals=...)`."""
 
     pack: Pack
     evaluators: Mapping[str, Callable[..., None]]
@@ -323,15 +323,19 @@ class CompiledPack:
     renderers: tuple[Callable[..., tuple[str, str, str]], ...]
     #: kinds whose rules look at the merchant: the scan resolves merchant_id for them
     needs_merchant: frozenset[str]
+    #: (rule index, name, kind summed, function) of every total a merchant rule uses
+    totals: tuple[tuple[int, str, str, Callable[..., Any]], ...] = attrs.field(repr=False)
     #: the snapshot schemas compiled to Python (validation.py), for start-up-bound use such as `check`
     validators: Mapping[str, Callable[[Any], bool]] = attrs.field(repr=False)
     source: str = attrs.field(repr=False)
 
-    def render(self, index: int, doc: Any, as_of: Any, merchant: Any, item: Any, lang: str) -> tuple[str, str, str]:
+    def render(
+        self, index: int, doc: Any, as_of: Any, merchant: Any, item: Any, lang: str, totals: Any = EMPTY
+    ) -> tuple[str, str, str]:
         """(path, message, remedy) of a finding of rule `index`. A template that fails on this
         document (an absurd date, an overflow) never loses the finding: it says so instead."""
         try:
-            return self.renderers[index](doc, as_of, merchant, item, lang)
+            return self.renderers[index](doc, as_of, merchant, item, lang, totals)
         except Exception as e:  # noqa: BLE001 - the finding stands; only its wording failed
             rule = self.pack.rules[index]
             note = f"{rule.title.get(lang)} (the message could not be filled in: {type(e).__name__}: {e})"
@@ -363,7 +367,7 @@ def namespace(constants: Mapping[str, Any]) -> dict[str, Any]:
         }
     )
     names.update({f"fn_{name}": function for name, function in FUNCTIONS_RUNTIME.items()})
-    names.update({"_fmt": fmt, "_ptr": fmt_pointer})
+    names.update({"_fmt": fmt, "_ptr": fmt_pointer, "_NO_TOTALS": EMPTY})
     names.update(constants)
     return names
 
@@ -383,6 +387,7 @@ def link(
         evaluators={kind: names[f"evaluate_{kind}"] for kind in KINDS},
         renderers=names["RENDERERS"],
         needs_merchant=generated.needs_merchant,
+        totals=names["TOTALS"],
         validators=validators,
         source=generated.source,
     )
