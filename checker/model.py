@@ -26,8 +26,6 @@ FAMILIES = (
     "marketing",
     "star-level",
 )
-#: Penalty classes of RULES.md 7.
-PENALTIES = ("fake-listing", "publishing-anomaly")
 #: `--fail-on` thresholds.
 FAIL_ON = (*reversed(SEVERITIES), "never")
 

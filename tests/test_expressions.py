@@ -12,7 +12,6 @@ import pytest
 import checker
 from checker.policy.compiler import compile_pack
 from checker.policy.runtime import decimal_context, namespace
-from checker.policy.expressions import ExpressionError
 from checker.policy.model import Pack, Rule, Text
 
 from .conftest import LINEN, SWEATER, doc

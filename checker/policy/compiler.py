@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import datetime as _dt
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 import attrs
 
 from ..model import KINDS
-from ..values import format_time, parse_time
+from ..values import parse_time
 from .expressions import MAX_LITERAL, Compiled, Constants, ExpressionCompiler, ExpressionError, Name, Reads
 from .model import Pack, PolicyError, Rule
 from .runtime import CompiledPack, Generated, link
@@ -217,7 +217,6 @@ class _RuleCode:
         self.where = self._compile("where", rule.where, item_scope, "bool", reads) if rule.where else None
         self.require = self._compile("require", rule.require, item_scope, "bool", reads)
         self.item_scope = render_scope
-        self.item_names = (self.where.names if self.where else frozenset()) | self.require.names
         self.templates = {
             "path": self._template("path", rule.path, pointer=True),
             **{f"message.{lang}": self._template(f"message.{lang}", rule.message.get(lang)) for lang in ("en", "zh")},

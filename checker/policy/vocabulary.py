@@ -10,7 +10,7 @@ policy.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import attrs
 
@@ -51,7 +51,6 @@ class Function:
     #: what each argument must be: a type name, "list", "list-of-number", "constant-number", "constant-text", "any"
     params: tuple[str, ...]
     returns: Callable[[list[Type]], Type]
-    runtime: Callable[..., Any]
     doc: str
     example: str
     #: may take `X for x in LIST if COND` as its argument
@@ -65,84 +64,88 @@ def _fixed(t: Type) -> Callable[[list[Type]], Type]:
 FUNCTIONS: dict[str, Function] = {
     f.name: f
     for f in [
-        Function("count", ("list",), _fixed(NUMBER), FUNCTIONS_RUNTIME["count"],
+        Function("count", ("list",), _fixed(NUMBER),
                  "How many items a list has (0 when it is missing); with `for ... if`, how many satisfy the condition.",
                  "count(price.tiers) <= 4", generator=True),
-        Function("present", ("any",), _fixed(BOOL), FUNCTIONS_RUNTIME["present"],
+        Function("present", ("any",), _fixed(BOOL),
                  "True when the value is given (not missing, not null).",
                  "present(sample.price)"),
-        Function("first", ("list",), _elem_of, FUNCTIONS_RUNTIME["first"],
+        Function("first", ("list",), _elem_of,
                  "The first item of a list (with `for ... if`: the first that satisfies the condition), or null.",
                  "first(price.tiers).min_qty == moq", generator=True),
-        Function("last", ("list",), _elem_of, FUNCTIONS_RUNTIME["last"],
+        Function("last", ("list",), _elem_of,
                  "The last item of a list (with `for ... if`: the last that satisfies the condition), or null.",
                  "last(price.tiers).max_qty == null", generator=True),
-        Function("min", ("list-of-ordered",), _elem_of, FUNCTIONS_RUNTIME["min"],
+        Function("min", ("list-of-ordered",), _elem_of,
                  "The smallest of a list of numbers or times (null when empty).",
                  "min(s.price for s in price.skus) > 0", generator=True),
-        Function("max", ("list-of-ordered",), _elem_of, FUNCTIONS_RUNTIME["max"],
+        Function("max", ("list-of-ordered",), _elem_of,
                  "The largest of a list of numbers or times (null when empty).",
                  "max(s.price for s in price.skus) <= 5 * min(s.price for s in price.skus)", generator=True),
-        Function("sum", ("list-of-number",), _fixed(NUMBER), FUNCTIONS_RUNTIME["sum"],
+        Function("sum", ("list-of-number",), _fixed(NUMBER),
                  "The exact sum of a list of numbers (0 when empty).",
                  "sum(t.price for t in price.tiers) > 0", generator=True),
-        Function("any", ("list-of-bool",), _fixed(BOOL), FUNCTIONS_RUNTIME["any"],
+        Function("any", ("list-of-bool",), _fixed(BOOL),
                  "True when at least one item satisfies the condition.",
                  "any(c.moq > moq for c in customizations)", generator=True),
-        Function("all", ("list-of-bool",), _fixed(BOOL), FUNCTIONS_RUNTIME["all"],
+        Function("all", ("list-of-bool",), _fixed(BOOL),
                  "True when every item satisfies the condition (also when there are none).",
                  "all(t.price > 0 for t in price.tiers)", generator=True),
-        Function("abs", ("number",), _same, FUNCTIONS_RUNTIME["abs"],
+        Function("abs", ("number",), _same,
                  "The absolute value of a number.",
                  "abs(price.range.max - price.range.min) >= 0"),
-        Function("round", ("number", "constant-number"), _same, FUNCTIONS_RUNTIME["round"],
+        Function("round", ("number", "constant-number"), _same,
                  "A number rounded half-up (0.005 -> 0.01) to the given decimals, exactly.",
                  'round(6.00 * 0.95, 2) == 5.70'),
-        Function("round_up", ("number", "constant-number"), _same, FUNCTIONS_RUNTIME["round_up"],
+        Function("round_up", ("number", "constant-number"), _same,
                  "A number rounded up (towards more) to the given decimals: the least price not below it.",
                  "round_up(18.24 * 0.6, 2) == 10.95"),
-        Function("percent", ("number",), _same, FUNCTIONS_RUNTIME["percent"],
+        Function("percent", ("number",), _same,
                  "A ratio as a percentage rounded half-up to one decimal: percent(0.4505) is 45.1.",
                  "percent(1 - 10.00 / 18.20) == 45.1"),
-        Function("normalize", ("text",), _fixed(TEXT.null()), FUNCTIONS_RUNTIME["normalize"],
+        Function("normalize", ("text",), _fixed(TEXT.null()),
                  "Text as keywords compare: full-width characters made half-width, case and extra spaces ignored.",
                  'normalize("Ｓｈｉｐｐｉｎｇ  FEE") == "shipping fee"'),
-        Function("contains_any", ("text", "list-of-text"), _fixed(BOOL), FUNCTIONS_RUNTIME["contains_any"],
+        Function("contains_any", ("text", "list-of-text"), _fixed(BOOL),
                  "True when one of the words occurs in the text, both normalized (see normalize).",
                  'contains_any("Customized Logo", ["logo", "定制"])'),
-        Function("normalize_all", ("list-of-text",), _fixed(Type("list", elem=TEXT)), FUNCTIONS_RUNTIME["normalize_all"],
+        Function("normalize_all", ("list-of-text",), _fixed(Type("list", elem=TEXT)),
                  "Each text of a list normalized (see normalize): compare names whatever their spelling.",
                  'normalize("customized LOGO") in normalize_all(["Customized logo"])'),
-        Function("join", ("list-of-text", "text"), _fixed(TEXT), FUNCTIONS_RUNTIME["join"],
+        Function("join", ("list-of-text", "text"), _fixed(TEXT),
                  "The texts of a list one after the other, with the separator between them.",
                  'contains_any(join(values(price.skus[0].attributes), " "), ["m"])'),
-        Function("values", ("map",), _values, FUNCTIONS_RUNTIME["values"],
+        Function("values", ("map",), _values,
                  "The values of a table of names to values, such as a SKU's sale attributes.",
                  'count(values(price.skus[0].attributes)) == 1'),
-        Function("keys", ("map",), _fixed(Type("list", elem=TEXT)), FUNCTIONS_RUNTIME["keys"],
+        Function("keys", ("map",), _fixed(Type("list", elem=TEXT)),
                  "The names of a table of names to values, such as a SKU's attribute names.",
                  '"Size" in keys(price.skus[0].attributes)'),
-        Function("tier_for", ("list-of-object", "number"), _elem_with("min_qty"), FUNCTIONS_RUNTIME["tier_for"],
+        Function("tier_for", ("list-of-object", "number"), _elem_with("min_qty"),
                  "The price tier a quantity falls in: the one with the largest min_qty not above it.",
                  "tier_for(price.tiers, 1500).price == 25.90"),
-        Function("sku_for", ("list-of-object", "map"), _elem_with("attributes"), FUNCTIONS_RUNTIME["sku_for"],
+        Function("sku_for", ("list-of-object", "map"), _elem_with("attributes"),
                  "The SKU whose sale attributes are exactly the given ones.",
                  "sku_for(price.skus, price.skus[1].attributes).price == 27.90"),
-        Function("day", ("time",), _fixed(NUMBER.null()), FUNCTIONS_RUNTIME["day"],
+        Function("day", ("time",), _fixed(NUMBER.null()),
                  "The day of the month of a time, in platform time.",
                  'day(date("2022-12-07T07:59:59Z")) == 6'),
-        Function("shape", ("text", "list-of-text"), _fixed(BOOL), FUNCTIONS_RUNTIME["shape"],
+        Function("shape", ("text", "list-of-text"), _fixed(BOOL),
                  "True when the text has one of the shapes: 9 a digit, A a letter, X a letter or digit, "
                  "anything else itself.",
                  'shape("DE 23691322", ["DE99999999", "DE 99999999"])'),
-        Function("add_days", ("time", "number"), _fixed(TIME), FUNCTIONS_RUNTIME["add_days"],
+        Function("add_days", ("time", "number"), _fixed(TIME),
                  "A time moved by whole calendar days in platform time.",
                  'add_days(created_at, 14) > created_at'),
-        Function("add_months", ("time", "number"), _fixed(TIME), FUNCTIONS_RUNTIME["add_months"],
+        Function("add_months", ("time", "number"), _fixed(TIME),
                  "A time moved by calendar months in platform time (Jan 31 + 1 month is Feb 28 or 29).",
                  'add_months(date("2022-12-01"), 4) == date("2023-04-01")'),
-        Function("date", ("constant-text",), _fixed(TIME), FUNCTIONS_RUNTIME["date"],
+        Function("date", ("constant-text",), _fixed(TIME),
                  "A fixed time written as text: a date is 00:00 platform time (America/Los_Angeles).",
                  'date("2022-12-27") == date("2022-12-27T00:00:00-08:00")'),
     ]
 }
+
+# every function has its Python in runtime.py (fn_<name>), and nothing else is callable
+if set(FUNCTIONS) != set(FUNCTIONS_RUNTIME):  # pragma: no cover - a defect caught by any test run
+    raise ImportError(f"vocabulary and runtime differ: {sorted(set(FUNCTIONS) ^ set(FUNCTIONS_RUNTIME))}")
