@@ -14,6 +14,7 @@ import click
 from . import __version__
 from .formats import FORMATS
 from .model import EXIT_UNCHECKED, FAIL_ON
+from .radar import DEFAULT_LEDGER
 
 
 def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
@@ -83,7 +84,7 @@ def _load(policy_dirs: tuple[str, ...], no_bundled: bool) -> Any:
         sys.exit(EXIT_UNCHECKED)
 
 
-def _emit(report: Any, fmt: str, lang: str, output: str | None, fail_on: str, strict: bool) -> None:
+def _emit(report: Any, fmt: str, lang: str, output: str | None) -> None:
     from .formats import render
 
     color = output is None and fmt == "text" and sys.stdout.isatty()
@@ -93,7 +94,6 @@ def _emit(report: Any, fmt: str, lang: str, output: str | None, fail_on: str, st
             f.write(text)
     else:
         click.echo(text, nl=False)
-    sys.exit(report.exit_code(fail_on, strict))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -109,17 +109,71 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @_check_options
+@click.option("--ledger", is_flag=False, flag_value=DEFAULT_LEDGER, default=None, metavar="[FILE]",
+              type=click.Path(dir_okay=False),
+              help=f"Record the penalised findings as radar tasks in this SQLite ledger (--ledger alone: "
+                   f"./{DEFAULT_LEDGER}); --as-of is its clock. See: compliance radar.")
 def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, output: str | None,
-         strict: bool, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
+         strict: bool, policy_dirs: tuple[str, ...], no_bundled: bool, ledger: str | None) -> None:
     """Check every snapshot in files and folders (.json, .jsonl, .ndjson, .gz; "-" is stdin)."""
     from .engine import reference_validators, scan_paths
     from . import _as_of as default_as_of
 
     compiled = _load(policy_dirs, no_bundled)
+    when = as_of or default_as_of(None)
+    radar = _open_radar(ledger, compiled.dirs, when) if ledger else None
+    observer = radar[2] if radar else None
     report = scan_paths(
-        list(paths), compiled, as_of=as_of or default_as_of(None), lang=lang, validators=reference_validators()
+        list(paths), compiled, as_of=when, lang=lang, validators=reference_validators(), observer=observer
     )
-    _emit(report, fmt, lang, output, fail_on, strict)
+    code = report.exit_code(fail_on, strict)
+    if radar:
+        code = max(code, _record(radar, compiled, report))
+    _emit(report, fmt, lang, output)
+    sys.exit(code)
+
+
+def _open_radar(path: str, dirs: tuple[str, ...], as_of: Any) -> tuple[Any, Any, Any]:
+    """The ledger, the ladder and an observer for a scan, or exit 2 before reading anything."""
+    from .policy.model import PolicyError
+    from .radar.ladder import load_ladder
+    from .radar.ledger import Ledger, LedgerError
+    from .radar.observe import Observer
+    from .values import format_time
+
+    try:
+        ladder = load_ladder(dirs)
+        ledger = Ledger(path)
+        last = ledger.last_scan()
+    except (PolicyError, LedgerError) as e:
+        click.echo(f"compliance: {e}", err=True)
+        sys.exit(EXIT_UNCHECKED)
+    if last is not None and as_of < last:
+        click.echo(f"compliance: {path}: the ledger has a scan as of {format_time(last)}; scans are recorded in "
+                   f"time order, and this one is as of {format_time(as_of)} (give a later --as-of)", err=True)
+        sys.exit(EXIT_UNCHECKED)
+    return ledger, ladder, Observer(as_of)
+
+
+def _record(radar: tuple[Any, Any, Any], compiled: Any, report: Any) -> int:
+    """Record the scan in the ledger; the exit status it adds (2 when the ledger refused it)."""
+    from .radar.ledger import LedgerError
+
+    ledger, ladder, observer = radar
+    rules = [r.id for r in compiled.pack.rules]
+    observation = observer.observation(rules, pack_hash=compiled.pack.content_hash, documents=report.documents)
+    try:
+        with ledger:
+            done = ledger.record(observation, ladder)
+    except LedgerError as e:
+        click.echo(f"compliance: radar ledger not updated: {e}", err=True)
+        return EXIT_UNCHECKED
+    if done.already:
+        click.echo(f"radar ledger {ledger.path}: this scan was already recorded; nothing changed", err=True)
+    else:
+        click.echo(f"radar ledger {ledger.path}: scan {done.scan} recorded, {len(done.opened)} task(s) opened, "
+                   f"{len(done.rectified)} rectified (compliance radar --ledger {ledger.path})", err=True)
+    return 0
 
 
 @cli.command()
@@ -141,7 +195,8 @@ def check(files: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str,
 
     compiled = _load(policy_dirs, no_bundled)
     report = scan_paths(list(files), compiled, as_of=as_of or default_as_of(None), lang=lang)
-    _emit(report, fmt, lang, output, fail_on, strict)
+    _emit(report, fmt, lang, output)
+    sys.exit(report.exit_code(fail_on, strict))
 
 
 @cli.command()
@@ -204,7 +259,13 @@ def verify(quiet: bool, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
     for r in results:
         if not r.ok or not quiet:
             click.echo(str(r))
-    invariants = check_invariants(compiled)
+    from .policy.model import PolicyError
+
+    try:
+        invariants = check_invariants(compiled)
+    except PolicyError as e:  # the penalty ladder beside the rules
+        click.echo(f"compliance: bad policy: {e}", err=True)
+        sys.exit(EXIT_UNCHECKED)
     broken = [v for _, v in invariants if v is not None]
     for invariant, violation in invariants:
         if violation is not None:
@@ -218,6 +279,90 @@ def verify(quiet: bool, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
         click.echo(f"\n{summary}")
         sys.exit(1)
     click.echo(f"\nAll {len(results)} examples of {rules} rules hold; all {len(invariants)} platform invariants hold.")
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--ledger", default=DEFAULT_LEDGER, show_default=True, type=click.Path(dir_okay=False),
+              metavar="FILE", help="The radar ledger written by scan --ledger.")
+@click.option("--merchant", metavar="ID", help="Only this merchant.")
+@click.option("--as-of", callback=_as_of, metavar="TIME", help="Show the ledger as of this time (default now).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_policy_options
+@click.pass_context
+def radar(ctx: click.Context, ledger: str, merchant: str | None, as_of: Any, fmt: str,
+          policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
+    """Radar tasks and merchant standing from the ledger: offence (first or repeat), deadline, status,
+    and the actions due as of a time (the penalty ladder of policies/penalties.toml, RULES.md 7).
+
+    Exit status: 0 shown; 2 no usable ledger or ladder.
+    """
+    ctx.obj = {"ledger": ledger, "policy_dirs": policy_dirs, "no_bundled": no_bundled}
+    if ctx.invoked_subcommand is not None:
+        return
+    from .radar.ledger import Ledger
+    from .radar.render import radar_dict, render_json, render_text
+    from . import _as_of as default_as_of
+
+    when = as_of or default_as_of(None)
+    ladder = _ladder(policy_dirs, no_bundled)
+    with _ledger(ledger) as book:
+        standing = book.standing(ladder, when, merchant)
+        tasks = book.tasks(ladder, when, merchant)
+        scans = len(book.scans())
+    if fmt == "json":
+        click.echo(render_json(radar_dict(ledger, ladder, when, standing, tasks, scans)), nl=False)
+    else:
+        click.echo(render_text(ledger, ladder, when, standing, tasks, scans), nl=False)
+
+
+@radar.command()
+@click.argument("task_id", type=int, metavar="TASK_ID")
+@click.option("--reason", required=True, metavar="TEXT", help="Why the task is wrong (kept in the ledger).")
+@click.option("--ledger", default=None, type=click.Path(dir_okay=False), metavar="FILE",
+              help=f"The radar ledger (default: radar's --ledger, ./{DEFAULT_LEDGER}).")
+@click.option("--as-of", callback=_as_of, metavar="TIME", help="The time of the appeal (default now).")
+@click.pass_context
+def appeal(ctx: click.Context, task_id: int, reason: str, ledger: str | None, as_of: Any) -> None:
+    """Record an appeal of a radar task, where the ladder allows one: publishing-anomaly tasks, once,
+    within the rectification period. Refused otherwise, saying why (exit 2)."""
+    from .radar.ledger import AppealRefused
+    from .values import format_time
+    from . import _as_of as default_as_of
+
+    path = ledger or ctx.obj["ledger"]
+    ladder = _ladder(ctx.obj["policy_dirs"], ctx.obj["no_bundled"])
+    when = as_of or default_as_of(None)
+    with _ledger(path) as book:
+        try:
+            done = book.appeal(task_id, reason, when, ladder)
+        except AppealRefused as e:
+            click.echo(f"compliance: appeal refused: {e}", err=True)
+            sys.exit(EXIT_UNCHECKED)
+    click.echo(f"task {done.task} appealed at {format_time(done.at)}: {done.reason}")
+
+
+def _ladder(policy_dirs: tuple[str, ...], no_bundled: bool) -> Any:
+    from .policy.files import default_dirs
+    from .policy.model import PolicyError
+    from .radar.ladder import load_ladder
+
+    if no_bundled and not policy_dirs:
+        raise click.UsageError("--no-bundled needs at least one --policies folder")
+    try:
+        return load_ladder(default_dirs(policy_dirs, bundled=not no_bundled))
+    except PolicyError as e:
+        click.echo(f"compliance: bad penalty ladder: {e}", err=True)
+        sys.exit(EXIT_UNCHECKED)
+
+
+def _ledger(path: str) -> Any:
+    from .radar.ledger import Ledger, LedgerError
+
+    try:
+        return Ledger(path, create=False)
+    except LedgerError as e:
+        click.echo(f"compliance: {e}", err=True)
+        sys.exit(EXIT_UNCHECKED)
 
 
 def main() -> None:

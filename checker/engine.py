@@ -12,7 +12,7 @@ import datetime as _dt
 import os
 import re
 import sys
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import attrs
 
@@ -38,8 +38,11 @@ class Session:
         context: Context | None = None,
         lang: str = "en",
         validators: Mapping[str, Any] | None = None,
+        observer: Callable[[dict, str, list[Finding], list[NotEvaluated]], None] | None = None,
     ) -> None:
         self.compiled = compiled
+        #: called with every checked document and what was found on it (the radar ledger's view of a scan)
+        self.observer = observer
         self.context = context or Context()
         self.validators = validators or compiled.validators
         self.as_of = as_of
@@ -61,6 +64,7 @@ class Session:
         as_of = self.as_of
         merchants = self.merchants
         totals = self.context.totals
+        observer = self.observer
         hits: list[tuple[int, Any]] = []
         missing: list[int] = []
         failed: list[tuple[int, Exception]] = []
@@ -87,10 +91,15 @@ class Session:
                 continue
             self.documents += 1
             if hits or missing or failed:
+                found, unevaluated = len(self.findings), len(self.not_evaluated)
                 self._report(doc, kind, file, line, hits, missing, failed)
                 hits.clear()
                 missing.clear()
                 failed.clear()
+                if observer is not None:
+                    observer(doc, kind, self.findings[found:], self.not_evaluated[unevaluated:])
+            elif observer is not None:
+                observer(doc, kind, [], [])
 
     def _invalid(self, doc: Any, file: str, line: int | None, index: int | None) -> None:
         from .snapshots import check_document
@@ -119,7 +128,8 @@ class Session:
                 rule_index, doc, self.as_of, merchant, item_index, self.lang, sums
             )
             self.findings.append(
-                Finding(rule.id, rule.family, rule.severity, rule.penalty, ref, merchant_id, path, message, remedy)
+                Finding(rule.id, rule.family, rule.severity, rule.penalty, ref, merchant_id, path, message, remedy,
+                        _product_id(doc, kind, path))
             )
         for rule_index in missing:
             rule = rules[rule_index]
@@ -143,6 +153,23 @@ class Session:
             "lang": self.lang,
         }
         return Report(tuple(self.findings), tuple(self.errors), tuple(self.not_evaluated), self.documents, metadata)
+
+
+_ITEM_PATH = re.compile(r"/items/(\d+)(?:/|$)")
+
+
+def _product_id(doc: dict, kind: str, path: str) -> str | None:
+    """The listing a finding is about: the product itself, or the listing of the order item it points into."""
+    if kind == "product":
+        return doc.get("id")
+    if kind == "order":
+        item = _ITEM_PATH.match(path)
+        if item is not None:
+            try:
+                return doc["items"][int(item.group(1))]["listing"]["id"]
+            except (IndexError, KeyError, TypeError):
+                return None
+    return None
 
 
 def _hit_order(hit: tuple[int, Any]) -> tuple[int, int]:
@@ -255,6 +282,7 @@ def scan_paths(
     as_of: _dt.datetime,
     lang: str = "en",
     validators: Mapping[str, Any] | None = None,
+    observer: Callable[[dict, str, list[Finding], list[NotEvaluated]], None] | None = None,
 ) -> Report:
     """Read and check every document under `paths` (files, folders, "-" for stdin)."""
     paths = list(paths)
@@ -265,7 +293,7 @@ def scan_paths(
         paths, spooled = spool_stdin(paths)
         context = collect_context(Reader(prefilter=context_text(compiled)).read(paths), validators, compiled, as_of)
     try:
-        session = Session(compiled, as_of=as_of, context=context, lang=lang, validators=validators)
+        session = Session(compiled, as_of=as_of, context=context, lang=lang, validators=validators, observer=observer)
         items: Iterator[Item] = Reader().read(paths)
         if spooled is not None:
             items = _rename(items, spooled, "<stdin>")

@@ -57,6 +57,9 @@ class Finding:
     path: str
     message: str
     remedy: str
+    #: the listing the finding is about: a product document's id, or the id of the listing embedded in
+    #: the order item the path points into (/items/N/...); None when the finding is about no one listing
+    product_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +69,7 @@ class Finding:
             "penalty": self.penalty,
             "document": self.document.to_dict(),
             "merchant_id": self.merchant_id,
+            "product_id": self.product_id,
             "path": self.path,
             "message": self.message,
             "remedy": self.remedy,

@@ -33,6 +33,7 @@ def test_scan_fixtures_json_has_the_contract_shape() -> None:
         "penalty": "publishing-anomaly",
         "document": {"kind": "product", "id": "1600000000002", "source": str(ROOT / "fixtures/products/linen-dress.json")},
         "merchant_id": "M-LINEN",
+        "product_id": "1600000000002",
         "path": "/price/tiers/3/price",
         "message": "Tier 4 (10000+) drops to 10.00 from 18.20, 45.1 % lower: below 10.92, the least price within 40.0 % of the tier before, it looks like a bait price.",
         "remedy": "Set tier 4 to the price the seller really sells at (at least 10.92), or remove the tier.",

@@ -49,6 +49,8 @@ class Invariant:
     check: Callable[[CompiledPack, dict[str, Any]], Violation | None]
     #: the families whose rules the invariant is about: without any of them in the pack, it does not apply
     families: tuple[str, ...]
+    #: about the penalty ladder (policies/penalties.toml): applies when the pack has one
+    needs_ladder: bool = False
 
 
 # -- discount-floor: promotions ------------------------------------------------------------
@@ -149,6 +151,83 @@ def _orders(pack: CompiledPack, spec: dict[str, Any]) -> Violation | None:
     return None
 
 
+# -- the penalty ladder (RULES.md 7) -----------------------------------------------------------------
+
+
+def _penalty_classes(pack: CompiledPack, spec: dict[str, Any]) -> Violation | None:
+    """Every rule with a penalty names a class of the ladder, and the class covers the rule's family."""
+    ladder = _ladder(pack)
+    for rule in pack.pack.rules:
+        if rule.penalty is None:
+            continue
+        cls = ladder.classes.get(rule.penalty)
+        if cls is None:
+            return Violation("radar/penalty-classes",
+                             f"rule {rule.id} has penalty {rule.penalty}, a class {ladder.file} does not define")
+        if rule.family not in cls.families:
+            return Violation("radar/penalty-classes",
+                             f"rule {rule.id} has penalty {rule.penalty}, but {ladder.file} puts family {rule.family} "
+                             f"in {_class_of(ladder, rule.family) or 'no class'}")
+    return None
+
+
+def _class_of(ladder: Any, family: str) -> str | None:
+    return next((name for name, cls in ladder.classes.items() if family in cls.families), None)
+
+
+def offence_sequences(ladder: Any) -> Iterator[list[_dt.datetime]]:
+    """Opening times of a merchant's tasks of one class: every combination of gaps around the look-back
+    window (if any) for the last three offences, after enough offences to make a repeat."""
+    gaps = {_dt.timedelta(0), _dt.timedelta(seconds=1), _dt.timedelta(days=1), _dt.timedelta(days=30),
+            _dt.timedelta(days=400), _dt.timedelta(days=4000)}
+    if ladder.window_days is not None:
+        window = _dt.timedelta(days=ladder.window_days)
+        gaps |= {window - _dt.timedelta(seconds=1), window, window + _dt.timedelta(seconds=1)}
+    start = _dt.datetime(2022, 11, 1, tzinfo=PLATFORM_TZ)
+    lead = [start + _dt.timedelta(days=i) for i in range(min(ladder.repeat_count, 20))]
+    for tail in itertools.product(sorted(gaps), repeat=3):
+        times = list(lead)
+        for gap in tail:
+            times.append(times[-1] + gap)
+        yield times
+
+
+def _escalation(pack: CompiledPack, spec: dict[str, Any]) -> Violation | None:
+    """A repeat has everything a first offence has (at least as long, as many points), and no later
+    offence of a merchant is lighter than an earlier one of the same class."""
+    from ..radar.ladder import heavier_or_equal
+
+    ladder = _ladder(pack)
+    for name, cls in ladder.classes.items():
+        missing = heavier_or_equal(cls.repeat, cls.first)
+        if missing is not None:
+            return Violation("radar/escalation",
+                             f"in {ladder.file}, a {name} repeat offence lacks what a first offence has: "
+                             f"{missing.describe()}")
+    for name, cls in ladder.classes.items():
+        for times in offence_sequences(ladder):
+            levels = [ladder.offence(times[:i], t) for i, t in enumerate(times)]
+            for i in range(1, len(levels)):
+                if heavier_or_equal(cls.actions(levels[i]), cls.actions(levels[i - 1])) is not None:
+                    shown = ", ".join(f"{t:%Y-%m-%d %H:%M:%S} {lv}" for t, lv in zip(times[: i + 1], levels))
+                    return Violation("radar/escalation",
+                                     f"with {ladder.file}, a merchant's {name} offences opened at {shown}: the "
+                                     f"{levels[i]} offence is lighter than the {levels[i - 1]} one before it")
+    return None
+
+
+def _ladder(pack: CompiledPack) -> Any:
+    from ..radar.ladder import load_ladder
+
+    return load_ladder(pack.dirs)
+
+
+def _has_ladder(pack: CompiledPack) -> bool:
+    from ..radar.ladder import ladder_file
+
+    return ladder_file(pack.dirs) is not None
+
+
 INVARIANTS = [
     Invariant("discount-floor/promotions",
               "a member-price promotion is accepted exactly when it is 1-9.5折, lasts 4 months from 2022-12-01 "
@@ -157,12 +236,24 @@ INVARIANTS = [
     Invariant("discount-floor/member-orders",
               "an order accepted at member price is an L2+ buyer's, at no less than 1折 of the page price (RULES.md 6.6)",
               _orders, ("discount-floor",)),
+    Invariant("radar/penalty-classes",
+              "every rule with a penalty names a class of the penalty ladder that covers its family (RULES.md 7)",
+              _penalty_classes, (), needs_ladder=True),
+    Invariant("radar/escalation",
+              "a repeat offence has everything a first offence has, and a merchant's later penalty is never "
+              "lighter than an earlier one of the same class (RULES.md 7)",
+              _escalation, (), needs_ladder=True),
 ]
 
 
 def check_invariants(pack: CompiledPack) -> list[tuple[Invariant, Violation | None]]:
-    """Each invariant that applies to the pack (it has rules of the invariant's families), with its
-    first counterexample or None."""
+    """Each invariant that applies to the pack (it has rules of the invariant's families, or a penalty
+    ladder), with its first counterexample or None."""
     spec = platform()
     families = {rule.family for rule in pack.pack.rules}
-    return [(inv, inv.check(pack, spec)) for inv in INVARIANTS if families & set(inv.families)]
+    ladder = _has_ladder(pack)
+    return [
+        (inv, inv.check(pack, spec))
+        for inv in INVARIANTS
+        if (families & set(inv.families)) or (inv.needs_ladder and ladder)
+    ]

@@ -21,6 +21,8 @@ import sys
 import zlib
 from typing import Iterable
 
+import attrs
+
 from .. import __version__, validation
 from ..resources import schema_files
 from .files import pack_meta_files, policy_files
@@ -67,14 +69,14 @@ def load_compiled(dirs: Iterable[str | os.PathLike[str]]) -> CompiledPack:
         path = os.path.join(folder, f"pack-{zlib.crc32(key):08x}{zlib.adler32(key):08x}.bin")
         cached = _read(path, key)
         if cached is not None:
-            return cached
+            return attrs.evolve(cached, dirs=tuple(dirs))
     from .compiler import build
     from .loader import load_pack
 
     built = build(load_pack(dirs))
     if path is not None:
         _write(path, pickle.dumps((_FORMAT, key, *built.frozen()), protocol=pickle.HIGHEST_PROTOCOL))
-    return built.link()
+    return attrs.evolve(built.link(), dirs=tuple(dirs))
 
 
 def _read(path: str, key: bytes) -> CompiledPack | None:

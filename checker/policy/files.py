@@ -14,6 +14,10 @@ from .model import PolicyError
 
 #: pack metadata (name, version) in a policy folder; not a policy file
 PACK_FILE = "pack.toml"
+#: the penalty ladder (checker/radar/ladder.py) in a policy folder; not a policy file
+LADDER_FILE = "penalties.toml"
+#: the files of a policy folder that are not rule files: part of the pack's content all the same
+META_FILES = (PACK_FILE, LADDER_FILE)
 
 
 def policy_files(dirs: Iterable[str | os.PathLike[str]]) -> list[tuple[str, str]]:
@@ -32,15 +36,16 @@ def policy_files(dirs: Iterable[str | os.PathLike[str]]) -> list[tuple[str, str]
         here = []
         for folder, _, names in os.walk(root):
             for name in names:
-                if name.endswith(".toml") and name != PACK_FILE:
+                if name.endswith(".toml") and not (folder == root and name in META_FILES):
                     path = os.path.join(folder, name)
                     here.append((os.path.relpath(path, root).replace(os.sep, "/"), path))
         found += [(path, f"{label}/{rel}") for rel, path in sorted(here)]
     return found
 
 
-def pack_meta_files(dirs: Iterable[str | os.PathLike[str]]) -> list[str]:
-    return [p for p in (os.path.join(os.fspath(d), PACK_FILE) for d in dirs) if os.path.isfile(p)]
+def pack_meta_files(dirs: Iterable[str | os.PathLike[str]], names: Iterable[str] = META_FILES) -> list[str]:
+    """The pack.toml and penalties.toml of each folder (only at its top), in folder order."""
+    return [p for d in dirs for p in (os.path.join(os.fspath(d), n) for n in names) if os.path.isfile(p)]
 
 
 def fingerprint(dirs: Iterable[str | os.PathLike[str]]) -> tuple[str, list[tuple[str, str, bytes]]]:

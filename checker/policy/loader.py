@@ -24,7 +24,7 @@ else:  # pragma: no cover
 
 from ..resources import schemas_dir
 from ..values import BadValue, parse_time
-from .files import fingerprint, pack_meta_files, policy_files
+from .files import PACK_FILE, fingerprint, pack_meta_files, policy_files
 from .model import Example, Pack, PolicyError, Rule, Text, Total
 
 
@@ -50,7 +50,7 @@ def load_pack(dirs: Iterable[str | Path]) -> Pack:
                 rules[rule.id] = rule  # replaces an earlier folder's rule, in its place
     if not rules:
         raise PolicyError(", ".join(dirs), "no rules found")
-    metas = [_pack_meta(path) for path in pack_meta_files(dirs)]
+    metas = [_pack_meta(path) for path in pack_meta_files(dirs, (PACK_FILE,))]
     name, version = metas[0] if metas else ("policies", "0")
     return Pack(tuple(rules.values()), content_hash, name, version, tuple(shown_files))
 

@@ -328,6 +328,8 @@ class CompiledPack:
     #: the snapshot schemas compiled to Python (validation.py), for start-up-bound use such as `check`
     validators: Mapping[str, Callable[[Any], bool]] = attrs.field(repr=False)
     source: str = attrs.field(repr=False)
+    #: the policy folders it was loaded from (for the penalty ladder beside the rules); set on load, not cached
+    dirs: tuple[str, ...] = attrs.field(default=(), repr=False)
 
     def render(
         self, index: int, doc: Any, as_of: Any, merchant: Any, item: Any, lang: str, totals: Any = EMPTY

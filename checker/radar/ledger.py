@@ -1,0 +1,512 @@
+"""The radar ledger: radar tasks in SQLite, opened and rectified by scans, appealed by people.
+
+The ledger keeps facts only: when a task was opened (by which scan, on what
+evidence), when a later scan found it rectified, when it was appealed and
+why. Offence numbers, deadlines, statuses and actions are computed from
+these facts and the ladder as loaded (ladder.py), as of any time.
+
+One task per merchant, listing and rule is live (not rectified) at a time.
+A scan, in one transaction:
+
+- opens a task for each penalised finding whose key has no live task, unless
+  all its evidence predates the key's last rectification (an old quote that
+  was already dealt with);
+- marks a live task rectified when the scan looked at the listing (its
+  product document was in the scan, the rule ran on it) and found no current
+  evidence: no finding on the listing itself, no order or quote created since
+  the task opened. A task opened on an order or quote needs more: the listing
+  must have changed since the task first saw it (the old quote stays in
+  every export; the fix is an edit of the page).
+
+The scan's --as-of is the clock: scans are recorded in time order, and the
+same observation recorded again at the same time changes nothing. Writers
+take SQLite's write lock for the whole scan (BEGIN IMMEDIATE), so a killed
+scan leaves nothing half-written and concurrent scans queue.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import sqlite3
+from collections import defaultdict
+from typing import Any, Iterable, Iterator
+
+import attrs
+
+from ..values import PLATFORM_TZ, format_time
+from . import DEFAULT_LEDGER  # noqa: F401 - part of this module's interface
+from .ladder import APPEALED, EXPIRED, OPEN, RECTIFIED, REPEAT, Due, Ladder, task_actions, task_status
+from .observe import Hit, Key, Observation
+
+APP = "compliance-radar"
+
+#: schema migrations: MIGRATIONS[n] takes a ledger from version n to n + 1 (PRAGMA user_version)
+MIGRATIONS = [
+    """
+    CREATE TABLE ledger (app TEXT NOT NULL, created_at TEXT NOT NULL);
+    CREATE TABLE scans (
+        id INTEGER PRIMARY KEY,
+        as_of TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        pack_hash TEXT NOT NULL,
+        ladder_hash TEXT NOT NULL,
+        documents INTEGER NOT NULL,
+        findings INTEGER NOT NULL,
+        opened INTEGER NOT NULL DEFAULT 0,
+        rectified INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX scans_by_time ON scans (as_of);
+    CREATE TABLE tasks (
+        id INTEGER PRIMARY KEY,
+        merchant_id TEXT NOT NULL,
+        product_id TEXT NOT NULL,
+        rule TEXT NOT NULL,
+        family TEXT NOT NULL,
+        penalty TEXT NOT NULL,
+        opened_at TEXT NOT NULL,
+        opened_scan INTEGER NOT NULL REFERENCES scans (id),
+        evidence_kind TEXT NOT NULL CHECK (evidence_kind IN ('product', 'order')),
+        evidence_id TEXT,
+        evidence_source TEXT NOT NULL,
+        evidence_at TEXT NOT NULL,
+        path TEXT NOT NULL,
+        message TEXT NOT NULL,
+        page_digest TEXT,
+        rectified_at TEXT,
+        rectified_scan INTEGER REFERENCES scans (id),
+        CHECK (rectified_at IS NULL OR rectified_at >= opened_at)
+    );
+    CREATE UNIQUE INDEX tasks_live ON tasks (merchant_id, product_id, rule) WHERE rectified_at IS NULL;
+    CREATE INDEX tasks_by_key ON tasks (merchant_id, product_id, rule, rectified_at);
+    CREATE INDEX tasks_by_merchant ON tasks (merchant_id, penalty, opened_at, id);
+    CREATE TABLE appeals (
+        id INTEGER PRIMARY KEY,
+        task_id INTEGER NOT NULL REFERENCES tasks (id),
+        at TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        recorded_at TEXT NOT NULL
+    );
+    CREATE INDEX appeals_by_task ON appeals (task_id, at);
+    """,
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class LedgerError(Exception):
+    """A ledger that cannot be used, or a change it refuses; str() says why."""
+
+
+class AppealRefused(LedgerError):
+    pass
+
+
+def stamp(when: _dt.datetime) -> str:
+    """A time as stored: UTC with microseconds, so that text order is time order."""
+    if when.tzinfo is None:
+        raise ValueError("ledger times are timezone-aware")
+    return when.astimezone(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def unstamp(text: str) -> _dt.datetime:
+    return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=_dt.timezone.utc).astimezone(
+        PLATFORM_TZ
+    )
+
+
+@attrs.frozen
+class Recorded:
+    """What recording a scan did."""
+
+    scan: int | None
+    opened: tuple[int, ...] = ()
+    rectified: tuple[int, ...] = ()
+    #: the same observation was already recorded at the same time: nothing changed
+    already: bool = False
+
+
+@attrs.frozen
+class Appeal:
+    task: int
+    at: _dt.datetime
+    reason: str
+
+
+@attrs.frozen
+class Task:
+    """A radar task as of a time: the facts and what they come to."""
+
+    id: int
+    merchant_id: str
+    product_id: str
+    rule: str
+    family: str
+    penalty: str
+    offence: str
+    opened_at: _dt.datetime
+    deadline: _dt.datetime
+    status: str
+    rectified_at: _dt.datetime | None
+    appeal: Appeal | None
+    actions: tuple[Due, ...]
+    evidence: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "merchant_id": self.merchant_id,
+            "product_id": self.product_id,
+            "rule": self.rule,
+            "family": self.family,
+            "penalty": self.penalty,
+            "offence": self.offence,
+            "opened_at": format_time(self.opened_at),
+            "deadline": format_time(self.deadline),
+            "status": self.status,
+            "rectified_at": None if self.rectified_at is None else format_time(self.rectified_at),
+            "appeal": None if self.appeal is None else {"at": format_time(self.appeal.at), "reason": self.appeal.reason},
+            "actions": [_due(a) for a in self.actions],
+            "evidence": dict(self.evidence),
+        }
+
+
+def _due(a: Due) -> dict[str, Any]:
+    out: dict[str, Any] = {"action": a.action, "at": format_time(a.at)}
+    if a.until is not None:
+        out["until"] = format_time(a.until)
+    if a.points is not None:
+        out["points"] = a.points
+    out["due"] = a.due
+    return out
+
+
+@attrs.frozen
+class Standing:
+    """A merchant as of a time: what the tasks have cost and what the next offence would."""
+
+    merchant_id: str
+    points_deducted: int
+    open_tasks: int
+    appealed_tasks: int
+    expired_tasks: int
+    rectified_tasks: int
+    store_downranked_until: _dt.datetime | None
+    #: class -> (offence level of the next task, its actions as text)
+    next_offence: dict[str, tuple[str, tuple[str, ...]]]
+
+    def to_dict(self) -> dict[str, Any]:
+        until = self.store_downranked_until
+        return {
+            "merchant_id": self.merchant_id,
+            "points_deducted": self.points_deducted,
+            "open_tasks": self.open_tasks,
+            "appealed_tasks": self.appealed_tasks,
+            "expired_tasks": self.expired_tasks,
+            "rectified_tasks": self.rectified_tasks,
+            "store_downranked_until": None if until is None else format_time(until),
+            "next_offence": {c: {"offence": o, "actions": list(a)} for c, (o, a) in self.next_offence.items()},
+        }
+
+
+class Ledger:
+    """A radar ledger file. Use as a context manager, or call close()."""
+
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True, timeout: float = 60.0) -> None:
+        """Open (and with `create`, make) the ledger at `path`, migrating an older schema.
+        `timeout`: how long to wait for another process's write to finish."""
+        self.path = os.fspath(path)
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            raise LedgerError(f"{self.path}: no such folder {folder}")
+        if not create and not os.path.exists(self.path):
+            raise LedgerError(f"{self.path}: no ledger here (record one with: compliance scan PATH --ledger {self.path})")
+        if os.path.isdir(self.path):
+            raise LedgerError(f"{self.path}: a folder, not a ledger file")
+        try:
+            self.db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
+        except sqlite3.Error as e:
+            raise LedgerError(f"{self.path}: cannot open the ledger: {e}") from None
+        try:
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode.lower() != "wal":  # pragma: no cover - e.g. a file system without shared memory
+                raise LedgerError(f"{self.path}: cannot use write-ahead logging (journal mode {mode})")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as e:
+            self.db.close()
+            raise LedgerError(f"{self.path}: not a compliance radar ledger ({e})") from None
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- schema ----------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            self._check_app()
+            return
+        if version > SCHEMA_VERSION:
+            raise LedgerError(f"{self.path}: written by a newer compliance (ledger schema {version}; "
+                              f"this one knows up to {SCHEMA_VERSION})")
+        with self._write():
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]  # another process may have migrated
+            if version == 0:
+                tables = self.db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                if tables:
+                    raise LedgerError(f"{self.path}: a SQLite database, but not a compliance radar ledger")
+            for step in range(version, SCHEMA_VERSION):
+                # statement by statement: executescript() would commit the transaction first
+                for statement in _statements(MIGRATIONS[step]):
+                    self.db.execute(statement)
+                if step == 0:
+                    self.db.execute("INSERT INTO ledger VALUES (?, ?)", (APP, stamp(_now())))
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        self._check_app()
+
+    def _check_app(self) -> None:
+        try:
+            row = self.db.execute("SELECT app FROM ledger").fetchone()
+        except sqlite3.DatabaseError:
+            row = None
+        if row is None or row[0] != APP:
+            raise LedgerError(f"{self.path}: a SQLite database, but not a compliance radar ledger")
+
+    def _write(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    @property
+    def version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    # -- scans -----------------------------------------------------------------------------------
+
+    def record(self, obs: Observation, ladder: Ladder) -> Recorded:
+        """Record one scan's observation (one transaction)."""
+        for hit in obs.hits:
+            if hit.penalty not in ladder.classes:
+                raise LedgerError(f"rule {hit.rule} has penalty class {hit.penalty}, which the ladder "
+                                  f"({ladder.file}) does not define")
+        now = stamp(obs.as_of)
+        digest = obs.digest()
+        with self._write():
+            last = self.db.execute("SELECT max(as_of) FROM scans").fetchone()[0]
+            if last is not None and now < last:
+                raise LedgerError(
+                    f"{self.path}: the ledger has a scan as of {format_time(unstamp(last))}; scans are recorded "
+                    f"in time order, and this one is as of {format_time(obs.as_of)} (give a later --as-of)"
+                )
+            if self.db.execute("SELECT 1 FROM scans WHERE as_of = ? AND digest = ?", (now, digest)).fetchone():
+                return Recorded(None, already=True)
+            scan = self.db.execute(
+                "INSERT INTO scans (as_of, recorded_at, digest, pack_hash, ladder_hash, documents, findings) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (now, stamp(_now()), digest, obs.pack_hash, ladder.content_hash, obs.documents, len(obs.hits)),
+            ).lastrowid
+            by_key: dict[Key, list[Hit]] = defaultdict(list)
+            for hit in obs.hits:
+                by_key[hit.key].append(hit)
+            live = {(r[1], r[2], r[3]): r for r in self.db.execute(
+                "SELECT id, merchant_id, product_id, rule, opened_at, evidence_kind, page_digest FROM tasks "
+                "WHERE rectified_at IS NULL")}
+            opened = []
+            for key, hits in by_key.items():
+                page = obs.products.get(key[:2])
+                task = live.get(key)
+                if task is not None:
+                    if task[6] is None and page is not None:
+                        self.db.execute("UPDATE tasks SET page_digest = ? WHERE id = ?", (page, task[0]))
+                    continue
+                last_fix = self.db.execute(
+                    "SELECT max(rectified_at) FROM tasks WHERE merchant_id = ? AND product_id = ? AND rule = ?", key
+                ).fetchone()[0]
+                fresh = [h for h in hits if h.evidence_kind == "product" or last_fix is None
+                         or stamp(h.evidence_at) > last_fix]
+                if fresh:
+                    h = fresh[0]
+                    opened.append(self.db.execute(
+                        "INSERT INTO tasks (merchant_id, product_id, rule, family, penalty, opened_at, opened_scan, "
+                        "evidence_kind, evidence_id, evidence_source, evidence_at, path, message, page_digest) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (*key, h.family, h.penalty, now, scan, h.evidence_kind, h.evidence_id, h.evidence_source,
+                         stamp(h.evidence_at), h.path, h.message, page),
+                    ).lastrowid)
+            rectified = []
+            for key, (task_id, *_, opened_at, evidence_kind, page_digest) in live.items():
+                page = obs.products.get(key[:2])
+                if page is None or key[2] not in obs.rules or key in obs.unevaluated:
+                    continue  # the scan did not look at this listing with this rule
+                if any(h.evidence_kind == "product" or stamp(h.evidence_at) >= opened_at for h in by_key.get(key, ())):
+                    continue  # still there
+                if evidence_kind == "order":
+                    if page_digest is None:
+                        self.db.execute("UPDATE tasks SET page_digest = ? WHERE id = ?", (page, task_id))
+                        continue
+                    if page_digest == page:
+                        continue  # the page that was not honoured is still the page
+                self.db.execute("UPDATE tasks SET rectified_at = ?, rectified_scan = ? WHERE id = ?",
+                                (now, scan, task_id))
+                rectified.append(task_id)
+            self.db.execute("UPDATE scans SET opened = ?, rectified = ? WHERE id = ?",
+                            (len(opened), len(rectified), scan))
+        return Recorded(scan, tuple(opened), tuple(rectified))
+
+    def last_scan(self) -> _dt.datetime | None:
+        last = self.db.execute("SELECT max(as_of) FROM scans").fetchone()[0]
+        return None if last is None else unstamp(last)
+
+    # -- appeals ---------------------------------------------------------------------------------
+
+    def appeal(self, task_id: int, reason: str, at: _dt.datetime, ladder: Ladder) -> Appeal:
+        """Record an appeal, or raise AppealRefused saying why the platform would refuse it."""
+        reason = reason.strip()
+        if not reason:
+            raise AppealRefused("an appeal needs a reason (--reason)")
+        with self._write():
+            row = self.db.execute(
+                "SELECT penalty, opened_at, rectified_at, rule FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            if row is None:
+                raise AppealRefused(f"there is no task {task_id} in {self.path}")
+            penalty, opened_at, rectified_at, rule = row
+            cls = ladder.classes.get(penalty)
+            if cls is None:
+                raise AppealRefused(f"task {task_id} has penalty class {penalty}, which the ladder ({ladder.file}) "
+                                    "does not define")
+            if cls.appeals == 0:
+                raise AppealRefused(
+                    f"task {task_id} ({rule}) is a {penalty} task: {penalty} tasks cannot be appealed in the radar "
+                    "(RULES.md 7: they were judged by the platform's staff; a wrong judgement is appealed by ticket)"
+                )
+            earlier = self.db.execute("SELECT at, reason FROM appeals WHERE task_id = ? ORDER BY at, id",
+                                      (task_id,)).fetchall()
+            if len(earlier) >= cls.appeals:
+                when = format_time(unstamp(earlier[-1][0]))
+                times = "once" if cls.appeals == 1 else f"{cls.appeals} times"
+                raise AppealRefused(f"task {task_id} was already appealed at {when}; a task may be appealed {times}")
+            opened = unstamp(opened_at)
+            if at < opened:
+                raise AppealRefused(f"task {task_id} opened at {format_time(opened)}, after {format_time(at)}")
+            if rectified_at is not None and unstamp(rectified_at) <= at:
+                raise AppealRefused(f"task {task_id} was rectified at {format_time(unstamp(rectified_at))}: "
+                                    "there is nothing left to appeal")
+            deadline = cls.deadline(opened)
+            if at >= deadline:
+                raise AppealRefused(
+                    f"the rectification period of task {task_id} ended at {format_time(deadline)}; an appeal is "
+                    f"accepted only within it (this one is at {format_time(at)})"
+                )
+            self.db.execute("INSERT INTO appeals (task_id, at, reason, recorded_at) VALUES (?, ?, ?, ?)",
+                            (task_id, stamp(at), reason, stamp(_now())))
+        return Appeal(task_id, at.astimezone(PLATFORM_TZ), reason)
+
+    # -- views -----------------------------------------------------------------------------------
+
+    def tasks(self, ladder: Ladder, as_of: _dt.datetime, merchant: str | None = None) -> list[Task]:
+        """Every task opened by `as_of` (of one merchant), with what it comes to as of then."""
+        return [t for t, _ in self._tasks(ladder, as_of, merchant)]
+
+    def _tasks(self, ladder: Ladder, as_of: _dt.datetime, merchant: str | None) -> Iterator[tuple[Task, Any]]:
+        cutoff = stamp(as_of)
+        where, args = "opened_at <= ?", [cutoff]
+        if merchant is not None:
+            where += " AND merchant_id = ?"
+            args.append(merchant)
+        rows = self.db.execute(
+            "SELECT id, merchant_id, product_id, rule, family, penalty, opened_at, rectified_at, evidence_kind, "
+            f"evidence_id, evidence_source, evidence_at, path, message FROM tasks WHERE {where} "
+            "ORDER BY merchant_id, opened_at, id", args).fetchall()
+        appeals: dict[int, Appeal] = {}
+        for task_id, at, reason in self.db.execute(
+            "SELECT task_id, at, reason FROM appeals WHERE at <= ? ORDER BY at DESC, id DESC", (cutoff,)
+        ):
+            appeals.setdefault(task_id, Appeal(task_id, unstamp(at), reason))  # the first one
+        earlier: dict[tuple[str, str], list[_dt.datetime]] = defaultdict(list)
+        for (task_id, merchant_id, product_id, rule, family, penalty, opened_at, rectified_at, ekind, eid, esource,
+             eat, path, message) in rows:
+            cls = ladder.classes.get(penalty)
+            if cls is None:
+                raise LedgerError(f"task {task_id} has penalty class {penalty}, which the ladder ({ladder.file}) "
+                                  "does not define")
+            opened = unstamp(opened_at)
+            fixed = unstamp(rectified_at) if rectified_at is not None and rectified_at <= cutoff else None
+            history = earlier[(merchant_id, penalty)]
+            offence = ladder.offence(history, opened)
+            history.append(opened)
+            appeal = appeals.get(task_id)
+            status = task_status(cls, opened, fixed, appeal.at if appeal else None, as_of)
+            evidence = {"kind": ekind, "id": eid, "source": esource, "at": format_time(unstamp(eat)), "path": path,
+                        "message": message}
+            yield Task(task_id, merchant_id, product_id, rule, family, penalty, offence, opened, cls.deadline(opened),
+                       status, fixed, appeal, tuple(task_actions(cls, offence, opened, fixed, as_of)), evidence), cls
+
+    def standing(self, ladder: Ladder, as_of: _dt.datetime, merchant: str | None = None) -> list[Standing]:
+        """Each merchant with tasks by `as_of` (or the one asked for, even without any)."""
+        tasks: dict[str, list[Task]] = defaultdict(list)
+        for task, _ in self._tasks(ladder, as_of, merchant):
+            tasks[task.merchant_id].append(task)
+        if merchant is not None:
+            tasks.setdefault(merchant, [])
+        return [merchant_standing(m, ts, ladder, as_of) for m, ts in sorted(tasks.items())]
+
+    def scans(self) -> list[dict[str, Any]]:
+        keys = ("id", "as_of", "recorded_at", "pack_hash", "ladder_hash", "documents", "findings", "opened", "rectified")
+        out = []
+        for row in self.db.execute(f"SELECT {', '.join(keys)} FROM scans ORDER BY id"):
+            item = dict(zip(keys, row))
+            item["as_of"] = format_time(unstamp(item["as_of"]))
+            item["recorded_at"] = format_time(unstamp(item["recorded_at"]))
+            out.append(item)
+        return out
+
+
+def merchant_standing(merchant: str, tasks: Iterable[Task], ladder: Ladder, as_of: _dt.datetime) -> Standing:
+    tasks = list(tasks)
+    points = 0
+    store_until: _dt.datetime | None = None
+    for task in tasks:
+        for a in task.actions:
+            if a.action == "store-points" and a.at <= as_of:
+                points += a.points or 0
+            if a.action == "store-downrank" and a.at <= as_of and a.until is not None and a.until > as_of:
+                store_until = a.until if store_until is None else max(store_until, a.until)
+    count = {s: sum(t.status == s for t in tasks) for s in (OPEN, APPEALED, EXPIRED, RECTIFIED)}
+    nxt = {}
+    for name, cls in ladder.classes.items():
+        offence = ladder.offence([t.opened_at for t in tasks if t.penalty == name], as_of)
+        nxt[name] = (offence, tuple(a.describe() for a in cls.actions(offence)))
+    return Standing(merchant, points, count[OPEN], count[APPEALED], count[EXPIRED], count[RECTIFIED], store_until,
+                    nxt)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception: SQLite's write lock for the whole change."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: Any, *exc: Any) -> None:
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _now() -> _dt.datetime:
+    return _dt.datetime.now(_dt.timezone.utc)
+
+
+__all__ = ["APPEALED", "DEFAULT_LEDGER", "EXPIRED", "OPEN", "RECTIFIED", "REPEAT", "AppealRefused", "Ledger",
+           "LedgerError", "Recorded", "Standing", "Task"]
