@@ -1,0 +1,451 @@
+"""The radar ledger (RULES.md 7): a merchant's history replayed through scans at successive --as-of
+times, with the tasks, deadlines and actions asserted to the second; appeals; the ledger file.
+
+The clock is always --as-of. Times below are platform time (-08:00 in December).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from checker.cli import cli
+from checker.radar import ledger as ledger_module
+from checker.radar.ladder import load_ladder, parse_ladder
+from checker.radar.ledger import SCHEMA_VERSION, Ledger, LedgerError
+from checker.policy.model import PolicyError
+from checker.resources import policies_dir
+
+from .conftest import LINEN, doc, write_json, write_jsonl
+
+T0 = "2022-12-01T09:00:00-08:00"
+DEADLINE0 = "2022-12-15T09:00:00-08:00"  # T0 + 14 x 24 h
+MERCHANT = {"kind": "merchant", "id": "M-1", "gold": True, "star_level": 2, "primary_industry": "apparel"}
+#: the linen dress with its bait tier fixed (10.00 -> 12.00: 34 % below 18.20, within 40 %)
+FIXED = doc(LINEN, price={"mode": "tiered", "tiers": [*LINEN["price"]["tiers"][:3], {"min_qty": 10000, "price": "12.00"}]})
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def scan(ledger: Path, catalog: Path, as_of: str) -> tuple[int, str]:
+    code, _, err = run("scan", str(catalog), "--ledger", str(ledger), "--as-of", as_of, "--format", "json")
+    return code, err
+
+
+def radar(ledger: Path, as_of: str, *more: str) -> dict[str, Any]:
+    code, out, err = run("radar", "--ledger", str(ledger), "--as-of", as_of, "--format", "json", *more)
+    assert 0 == code, err
+    return json.loads(out)
+
+
+def task(ledger: Path, as_of: str, task_id: int) -> dict[str, Any]:
+    return next(t for t in radar(ledger, as_of)["tasks"] if t["id"] == task_id)
+
+
+def catalog(tmp_path: Path, name: str, *docs: dict[str, Any]) -> Path:
+    return write_jsonl(tmp_path / name / "catalog.jsonl", list(docs))
+
+
+# -- publishing-anomaly: a listing's own finding -------------------------------------------------------
+
+
+def test_a_bait_tier_opens_a_task_with_its_deadline_to_the_second(tmp_path: Path) -> None:
+    book = tmp_path / "radar.db"
+    assert (1, ) == scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)[:1]
+    t = task(book, T0, 1)
+    assert {
+        "id": 1, "merchant_id": "M-1", "product_id": "P-LINEN", "rule": "tier-anomaly/bait-tier",
+        "family": "tier-anomaly", "penalty": "publishing-anomaly", "offence": "first", "opened_at": T0,
+        "deadline": DEADLINE0, "status": "open", "rectified_at": None, "appeal": None,
+    } == {k: t[k] for k in ("id", "merchant_id", "product_id", "rule", "family", "penalty", "offence", "opened_at",
+                             "deadline", "status", "rectified_at", "appeal")}
+    assert "/price/tiers/3/price" == t["evidence"]["path"]
+    # down-ranked until rectified, at the latest until the deadline, when it is delisted unless rectified before
+    assert [
+        {"action": "product-downrank", "at": T0, "until": DEADLINE0, "due": True},
+        {"action": "product-delist", "at": DEADLINE0, "due": False},
+    ] == t["actions"]
+    # one second before the deadline: still open; at the deadline: expired, the listing delisted
+    assert "open" == task(book, "2022-12-15T08:59:59-08:00", 1)["status"]
+    at_deadline = task(book, DEADLINE0, 1)
+    assert "expired" == at_deadline["status"]
+    assert [
+        {"action": "product-downrank", "at": T0, "until": DEADLINE0, "due": True},
+        {"action": "product-delist", "at": DEADLINE0, "due": True},
+    ] == at_deadline["actions"]
+
+
+def test_rectified_before_the_deadline_stops_the_downranking_and_the_delisting(tmp_path: Path) -> None:
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    fixed_at = "2022-12-15T08:59:59-08:00"  # the last second of the period
+    assert 0 == scan(book, catalog(tmp_path, "fixed", MERCHANT, FIXED), fixed_at)[0]
+    for as_of in (fixed_at, "2023-02-01"):
+        t = task(book, as_of, 1)
+        assert ("rectified", fixed_at) == (t["status"], t["rectified_at"])
+        assert [{"action": "product-downrank", "at": T0, "until": fixed_at, "due": True}] == t["actions"]
+    # the view as of before the rectification does not know it yet
+    assert "open" == task(book, "2022-12-10", 1)["status"]
+
+
+def test_rectified_at_the_deadline_is_too_late(tmp_path: Path) -> None:
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    scan(book, catalog(tmp_path, "fixed", MERCHANT, FIXED), DEADLINE0)
+    t = task(book, "2023-01-01", 1)
+    assert ("expired", DEADLINE0) == (t["status"], t["rectified_at"])
+    assert {"action": "product-delist", "at": DEADLINE0, "due": True} in t["actions"]
+
+
+def test_a_repeat_after_rectification_costs_the_store_points_and_store_downranking(tmp_path: Path) -> None:
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    scan(book, catalog(tmp_path, "fixed", MERCHANT, FIXED), "2022-12-05T09:00:00-08:00")
+    again = "2022-12-06T09:00:00-08:00"
+    scan(book, catalog(tmp_path, "again", MERCHANT, LINEN), again)
+    view = radar(book, "2022-12-07")
+    second = next(t for t in view["tasks"] if t["id"] == 2)
+    assert ("repeat", again, "2022-12-20T09:00:00-08:00") == (second["offence"], second["opened_at"], second["deadline"])
+    assert {"action": "store-points", "at": again, "points": 6, "due": True} in second["actions"]
+    assert {"action": "store-downrank", "at": again, "until": "2022-12-13T09:00:00-08:00", "due": True} in second["actions"]
+    standing = view["merchants"][0]
+    assert (6, 1, 1) == (standing["points_deducted"], standing["open_tasks"], standing["rectified_tasks"])
+    assert "2022-12-13T09:00:00-08:00" == standing["store_downranked_until"]
+    # the store down-ranking ends after 7 days to the second
+    assert radar(book, "2022-12-13T09:00:00-08:00")["merchants"][0]["store_downranked_until"] is None
+    assert "2022-12-13T09:00:00-08:00" == radar(book, "2022-12-13T08:59:59-08:00")["merchants"][0]["store_downranked_until"]
+
+
+def test_problems_found_in_one_scan_are_one_round_not_repeats(tmp_path: Path) -> None:
+    book = tmp_path / "radar.db"
+    other = doc(LINEN, id="P-LINEN-2")
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN, other), T0)
+    view = radar(book, T0)
+    assert ["first", "first"] == [t["offence"] for t in view["tasks"]]
+    assert 0 == view["merchants"][0]["points_deducted"]
+    later = radar(book, "2022-12-02")["merchants"][0]["next_offence"]
+    assert ("repeat", "first") == (later["publishing-anomaly"]["offence"], later["fake-listing"]["offence"])
+
+
+def test_scanning_the_same_snapshots_again_changes_nothing(tmp_path: Path) -> None:
+    book = tmp_path / "radar.db"
+    files = catalog(tmp_path, "day0", MERCHANT, LINEN)
+    scan(book, files, T0)
+    before = radar(book, "2023-01-01")
+    code, err = scan(book, files, T0)
+    assert "already recorded; nothing changed" in err
+    later_code, _ = scan(book, files, "2022-12-03")  # the same listing, later: still the same task
+    assert (1, 1) == (code, later_code)
+    after = radar(book, "2023-01-01")
+    assert before["tasks"] == after["tasks"]
+    assert 2 == after["metadata"]["scans"]
+
+
+def test_a_scan_that_did_not_read_the_listing_does_not_rectify_it(tmp_path: Path) -> None:
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    scan(book, catalog(tmp_path, "elsewhere", MERCHANT, doc(FIXED, id="P-OTHER")), "2022-12-02")
+    assert "open" == task(book, "2022-12-03", 1)["status"]
+
+
+def test_the_clock_only_moves_forward(tmp_path: Path) -> None:
+    book = tmp_path / "radar.db"
+    files = catalog(tmp_path, "day0", MERCHANT, LINEN)
+    scan(book, files, T0)
+    code, out, err = run("scan", str(files), "--ledger", str(book), "--as-of", "2022-11-30", "--format", "json")
+    assert 2 == code
+    assert "the ledger has a scan as of 2022-12-01T09:00:00-08:00" in err and "give a later --as-of" in err
+    assert "" == out  # refused before reading anything
+    assert 1 == radar(book, "2023-01-01")["metadata"]["scans"]
+
+
+# -- fake-listing: evidence in quotes ------------------------------------------------------------------
+
+PRINTER = {
+    "kind": "product", "id": "P-PRINTER", "merchant_id": "M-1", "listing_type": "customization", "unit": "set",
+    "moq": 1, "price": {"mode": "sku", "skus": [{"attributes": {"Model": "SL300"}, "price": "1686.00"}]},
+}
+
+
+def quote(quote_id: str, created_at: str, price: str, page: dict[str, Any] = PRINTER) -> dict[str, Any]:
+    listing = {k: v for k, v in page.items() if k != "kind"}
+    return {"kind": "order", "id": quote_id, "type": "quote", "merchant_id": "M-1", "created_at": created_at,
+            "buyer": {"id": "B-1", "level": "L1", "country": "US"}, "ship_to": "US",
+            "items": [{"listing": listing, "sku": {"Model": "SL300"}, "quantity": 1, "unit_price": price}]}
+
+
+def test_a_quote_above_the_page_price_opens_a_task_that_an_edit_of_the_page_rectifies(tmp_path: Path) -> None:
+    book = tmp_path / "radar.db"
+    old_quote = quote("Q-1", "2022-11-25T20:40:00-08:00", "1850.00")
+    scan(book, catalog(tmp_path, "day0", MERCHANT, PRINTER, old_quote), T0)
+    t = task(book, T0, 1)
+    assert ("fake-price/sku-price", "fake-listing", "first", "P-PRINTER") == (t["rule"], t["penalty"], t["offence"],
+                                                                             t["product_id"])
+    assert ("order", "Q-1", "/items/0/unit_price") == (t["evidence"]["kind"], t["evidence"]["id"], t["evidence"]["path"])
+    assert [
+        {"action": "product-downrank", "at": T0, "until": DEADLINE0, "due": True},  # 14 days, rectified or not
+        {"action": "product-delete", "at": DEADLINE0, "due": False},
+    ] == t["actions"]
+    # the same export days later (old quote, page unchanged): still open
+    scan(book, catalog(tmp_path, "day3", MERCHANT, PRINTER, old_quote), "2022-12-04")
+    assert "open" == task(book, "2022-12-04", 1)["status"]
+    # the page now says what the seller charges: rectified, though the old quote is still in the export
+    honest = doc(PRINTER, price={"mode": "sku", "skus": [{"attributes": {"Model": "SL300"}, "price": "1850.00"}]})
+    scan(book, catalog(tmp_path, "day4", MERCHANT, honest, old_quote), "2022-12-05")
+    t = task(book, "2022-12-20", 1)
+    assert ("rectified", "2022-12-05T00:00:00-08:00") == (t["status"], t["rectified_at"])
+    # fake listing: down-ranked 14 days whether rectified or not; not deleted
+    assert [{"action": "product-downrank", "at": T0, "until": DEADLINE0, "due": True}] == t["actions"]
+    # the old quote does not open a new task
+    scan(book, catalog(tmp_path, "day5", MERCHANT, honest, old_quote), "2022-12-06")
+    assert [1] == [t["id"] for t in radar(book, "2022-12-06")["tasks"]]
+    # a new quote above the new page price is a new offence: a repeat
+    new_quote = quote("Q-2", "2022-12-06T10:00:00-08:00", "1900.00", honest)
+    scan(book, catalog(tmp_path, "day6", MERCHANT, honest, old_quote, new_quote), "2022-12-07")
+    second = task(book, "2022-12-07", 2)
+    assert ("repeat", "Q-2") == (second["offence"], second["evidence"]["id"])
+    assert {"action": "store-points", "at": "2022-12-07T00:00:00-08:00", "points": 6, "due": True} in second["actions"]
+
+
+def test_a_quote_alone_keeps_its_task_open_until_the_page_is_seen(tmp_path: Path) -> None:
+    """Without the product document, the scan cannot say the page was fixed."""
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, quote("Q-1", "2022-11-25", "1850.00")), T0)
+    scan(book, catalog(tmp_path, "day1", MERCHANT, PRINTER), "2022-12-02")  # first sight of the page
+    assert "open" == task(book, "2022-12-02", 1)["status"]
+
+
+# -- appeals ----------------------------------------------------------------------------------------------
+
+
+def appeal(book: Path, task_id: int, at: str, reason: str = "the 10000+ tier is a real wholesale price") -> tuple[int, str, str]:
+    return run("radar", "appeal", str(task_id), "--reason", reason, "--ledger", str(book), "--as-of", at)
+
+
+def test_an_anomaly_task_may_be_appealed_once_within_the_period(tmp_path: Path) -> None:
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    code, out, _ = appeal(book, 1, "2022-12-15T08:59:59-08:00")
+    assert (0, "task 1 appealed at 2022-12-15T08:59:59-08:00: the 10000+ tier is a real wholesale price\n") == (code, out)
+    t = task(book, "2022-12-15T08:59:59-08:00", 1)
+    assert ("appealed", {"at": "2022-12-15T08:59:59-08:00", "reason": "the 10000+ tier is a real wholesale price"}) == (
+        t["status"], t["appeal"])
+    assert "open" == task(book, "2022-12-15T08:59:58-08:00", 1)["status"]  # before the appeal
+    # the appeal does not stop the clock: unrectified at the deadline, the task expires
+    assert "expired" == task(book, DEADLINE0, 1)["status"]
+    code, _, err = appeal(book, 1, "2022-12-15T08:59:59-08:00", "again")
+    assert 2 == code
+    assert "appeal refused: task 1 was already appealed at 2022-12-15T08:59:59-08:00; a task may be appealed once" in err
+
+
+def test_an_appeal_at_the_deadline_is_refused(tmp_path: Path) -> None:
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    code, _, err = appeal(book, 1, DEADLINE0)
+    assert 2 == code
+    assert f"the rectification period of task 1 ended at {DEADLINE0}; an appeal is accepted only within it" in err
+    assert task(book, "2023-01-01", 1)["appeal"] is None
+
+
+@pytest.mark.parametrize(
+    "setup, task_id, at, refusal",
+    [
+        ("quote", 1, "2022-12-02", "task 1 (fake-price/sku-price) is a fake-listing task: fake-listing tasks cannot be "
+                                   "appealed in the radar"),
+        ("bait", 7, "2022-12-02", "there is no task 7 in"),
+        ("bait", 1, "2022-11-30", "task 1 opened at 2022-12-01T09:00:00-08:00, after 2022-11-30T00:00:00-08:00"),
+        ("fixed", 1, "2022-12-03", "task 1 was rectified at 2022-12-02T00:00:00-08:00: there is nothing left to appeal"),
+    ],
+)
+def test_appeals_the_platform_refuses(tmp_path: Path, setup: str, task_id: int, at: str, refusal: str) -> None:
+    book = tmp_path / "radar.db"
+    if setup == "quote":
+        scan(book, catalog(tmp_path, "day0", MERCHANT, PRINTER, quote("Q-1", "2022-11-25", "1850.00")), T0)
+    else:
+        scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    if setup == "fixed":
+        scan(book, catalog(tmp_path, "fixed", MERCHANT, FIXED), "2022-12-02")
+    code, out, err = appeal(book, task_id, at)
+    assert (2, "") == (code, out)
+    assert refusal in err
+
+
+def test_an_appeal_needs_a_reason(tmp_path: Path) -> None:
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    code, _, err = appeal(book, 1, "2022-12-02", "  ")
+    assert 2 == code and "an appeal needs a reason" in err
+
+
+# -- the ledger file -----------------------------------------------------------------------------------
+
+
+def test_nothing_is_written_without_ledger_and_ledger_alone_uses_the_documented_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = catalog(tmp_path, "day0", MERCHANT, LINEN)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    run("scan", str(files), "--as-of", T0)
+    assert [] == list(work.iterdir())
+    code, _, err = run("scan", str(files), "--as-of", T0, "--ledger")
+    assert 1 == code
+    assert "radar ledger compliance-radar.db: scan 1 recorded, 1 task(s) opened, 0 rectified" in err
+    assert (work / "compliance-radar.db").is_file()
+    code, out, _ = run("radar", "--as-of", T0)  # the same default
+    assert 0 == code and "task 1  OPEN" in out
+
+
+def test_radar_without_a_ledger_says_how_to_make_one(tmp_path: Path) -> None:
+    code, _, err = run("radar", "--ledger", str(tmp_path / "none.db"))
+    assert 2 == code
+    assert f"{tmp_path / 'none.db'}: no ledger here (record one with: compliance scan PATH --ledger" in err
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_a_file_that_is_not_a_ledger_is_refused_and_left_alone(tmp_path: Path) -> None:
+    files = catalog(tmp_path, "day0", MERCHANT, LINEN)
+    before = files.read_bytes()
+    code, out, err = run("scan", "--ledger", str(files), str(files), "--as-of", T0)
+    assert (2, "") == (code, out)
+    assert "not a compliance radar ledger (file is not a database)" in err
+    assert before == files.read_bytes()
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as db:
+        db.execute("CREATE TABLE things (x)")
+    code, _, err = run("radar", "--ledger", str(other))
+    assert 2 == code and "a SQLite database, but not a compliance radar ledger" in err
+
+
+def test_a_ledger_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    Ledger(tmp_path / "r.db").close()
+    with sqlite3.connect(tmp_path / "r.db") as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(LedgerError, match=f"written by a newer compliance \\(ledger schema {SCHEMA_VERSION + 1}"):
+        Ledger(tmp_path / "r.db")
+
+
+def test_migrations_upgrade_an_existing_ledger_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    before = radar(book, "2023-01-01")["tasks"]
+    monkeypatch.setattr(ledger_module, "MIGRATIONS", [*ledger_module.MIGRATIONS, "ALTER TABLE tasks ADD COLUMN note TEXT"])
+    monkeypatch.setattr(ledger_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    with Ledger(book) as upgraded:
+        assert SCHEMA_VERSION + 1 == upgraded.version
+        assert "note" in [row[1] for row in upgraded.db.execute("PRAGMA table_info(tasks)")]
+    assert before == radar(book, "2023-01-01")["tasks"]
+
+
+def test_the_ledger_uses_write_ahead_logging(tmp_path: Path) -> None:
+    with Ledger(tmp_path / "r.db") as book:
+        assert "wal" == book.db.execute("PRAGMA journal_mode").fetchone()[0]
+
+
+# -- the ladder as policy ------------------------------------------------------------------------------
+
+
+def test_the_bundled_ladder_says_what_rules_md_7_says() -> None:
+    ladder = load_ladder([policies_dir()])
+    fake, anomaly = ladder.classes["fake-listing"], ladder.classes["publishing-anomaly"]
+    assert (("fake-price", "fake-moq"), 14, 0) == (fake.families, fake.rectify_days, fake.appeals)
+    assert (("tier-anomaly", "spec-anomaly"), 14, 1) == (anomaly.families, anomaly.rectify_days, anomaly.appeals)
+    assert (1, None) == (ladder.repeat_count, ladder.window_days)
+    assert ["product-downrank 14 days", "product-delete at the deadline unless rectified"] == [
+        a.describe() for a in fake.first]
+    assert ["product-downrank until rectified", "product-delist at the deadline unless rectified", "store-points -6",
+            "store-downrank 7 days"] == [a.describe() for a in anomaly.repeat]
+
+
+def test_changing_14_days_is_a_policy_edit(tmp_path: Path) -> None:
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    text = (Path(policies_dir()) / "penalties.toml").read_text(encoding="utf-8")
+    (pack / "penalties.toml").write_text(text.replace("rectify_days = 14", "rectify_days = 7"), encoding="utf-8")
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    code, out, _ = run("radar", "--ledger", str(book), "--as-of", T0, "--format", "json", "--policies", str(pack))
+    assert "2022-12-08T09:00:00-08:00" == json.loads(out)["tasks"][0]["deadline"]
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ('[repeat]\ncount = 0\n[class.fake-listing]\ntitle = {en = "a", zh = "b"}\nfamilies = ["fake-price"]\n'
+         'rectify_days = 14\nappeals = 0\nfirst = []\nrepeat = []\n', "repeat.count: 0 is less than the minimum of 1"),
+        ("[repeat]\ncount = 1\n", "'class' is a required property"),
+        ('[repeat]\ncount = 1\n[class.fake-listing]\ntitle = {en = "a", zh = "b"}\nfamilies = ["fake-price"]\n'
+         'rectify_days = 14\nappeals = 0\nfirst = [{action = "product-delete", days = 3}]\nrepeat = []\n',
+         "class.fake-listing.first[0]: an action is one of"),
+        ('[repeat]\ncount = 1\n[class.fake-listing]\ntitle = {en = "a", zh = "b"}\nfamilies = ["fake-price"]\n'
+         'rectify_days = 14\nappeals = 0\nfirst = []\nrepeat = []\n[class.publishing-anomaly]\ntitle = {en = "a", zh = "b"}\n'
+         'families = ["fake-price"]\nrectify_days = 14\nappeals = 1\nfirst = []\nrepeat = []\n',
+         "class.publishing-anomaly.families: family fake-price is in two classes"),
+        ('[repeat]\ncount = 1\n[class.fake-listing]\ntitle = {en = "a", zh = "b"}\nfamilies = ["fake-price"]\n'
+         'rectify_days = 14\nappeals = 0\nfirst = [{action = "product-delete"}, {action = "product-delist"}]\n'
+         'repeat = []\n', "class.fake-listing.first: a product is either deleted or delisted, not both"),
+        ("[repeat\n", "not valid TOML"),
+    ],
+)
+def test_a_bad_ladder_is_refused_naming_the_field(text: str, problem: str) -> None:
+    with pytest.raises(PolicyError, match="penalties.toml") as e:
+        parse_ladder(text.encode(), "my/penalties.toml")
+    assert problem in str(e.value)
+
+
+def test_a_ladder_file_is_not_read_as_a_rule_file(tmp_path: Path) -> None:
+    """penalties.toml beside the rules: part of the pack's content hash, not a policy file."""
+    from checker.policy.files import fingerprint, policy_files
+
+    assert not [p for p, _ in policy_files([policies_dir()]) if p.endswith("penalties.toml")]
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "quality.toml").write_bytes((Path(policies_dir()) / "quality.toml").read_bytes())
+    without, _ = fingerprint([str(pack)])
+    (pack / "penalties.toml").write_bytes((Path(policies_dir()) / "penalties.toml").read_bytes())
+    assert without != fingerprint([str(pack)])[0]
+
+
+def test_verify_rejects_a_ladder_whose_repeat_is_lighter(tmp_path: Path) -> None:
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    text = (Path(policies_dir()) / "penalties.toml").read_text(encoding="utf-8")
+    lighter = text.replace("[[class.fake-listing.repeat]]\naction = \"store-points\"\npoints = 6",
+                           "[[class.fake-listing.repeat]]\naction = \"store-points\"\npoints = 6\n"
+                           "[[class.fake-listing.first]]\naction = \"store-points\"\npoints = 7")
+    assert lighter != text
+    (pack / "penalties.toml").write_text(lighter, encoding="utf-8")
+    code, out, _ = run("verify", "-q", "--policies", str(pack))
+    assert 1 == code
+    assert ("FAIL invariant radar/escalation: in " + str(pack / "penalties.toml")
+            + ", a fake-listing repeat offence lacks what a first offence has: store-points -7") in out
+    (pack / "penalties.toml").write_text(text.replace("count = 1", "count = 1\nwindow_days = 365"), encoding="utf-8")
+    code, out, _ = run("verify", "-q", "--policies", str(pack))
+    assert 1 == code
+    assert "the first offence is lighter than the repeat one before it" in out
+    (pack / "penalties.toml").write_text(text, encoding="utf-8")
+    code, out, _ = run("verify", "-q", "--policies", str(pack))
+    assert 0 == code, out
+    assert "all 4 platform invariants hold" in out
+
+
+def test_verify_rejects_a_rule_whose_penalty_class_the_ladder_puts_elsewhere(tmp_path: Path) -> None:
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    text = (Path(policies_dir()) / "penalties.toml").read_text(encoding="utf-8")
+    moved = text.replace('families = ["fake-price", "fake-moq"]', 'families = ["fake-price"]').replace(
+        'families = ["tier-anomaly", "spec-anomaly"]', 'families = ["tier-anomaly", "spec-anomaly", "fake-moq"]')
+    (pack / "penalties.toml").write_text(moved, encoding="utf-8")
+    code, out, _ = run("verify", "-q", "--policies", str(pack))
+    assert 1 == code
+    assert "FAIL invariant radar/penalty-classes: rule fake-moq/" in out
+    assert "has penalty fake-listing, but " in out and "puts family fake-moq in publishing-anomaly" in out
