@@ -55,17 +55,22 @@ def load_pack(dirs: Iterable[str | Path]) -> Pack:
     return Pack(tuple(rules.values()), content_hash, name, version, tuple(shown_files))
 
 
+def parse_toml(shown: str, data: bytes, **options: Any) -> dict[str, Any]:
+    """A policy folder's TOML file, or PolicyError naming it."""
+    try:
+        return tomllib.loads(data.decode("utf-8"), **options)
+    except UnicodeDecodeError:
+        raise PolicyError(shown, "not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as e:
+        raise PolicyError(shown, f"not valid TOML: {e}") from None
+    except RecursionError:
+        raise PolicyError(shown, "nested too deeply") from None
+
+
 def _pack_meta(path: str) -> tuple[str, str]:
     """(name, version) of a pack.toml."""
-    try:
-        with open(path, "rb") as f:
-            info = tomllib.loads(f.read().decode("utf-8"))
-    except UnicodeDecodeError:
-        raise PolicyError(path, "not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as e:
-        raise PolicyError(path, f"not valid TOML: {e}") from None
-    except RecursionError:
-        raise PolicyError(path, "nested too deeply") from None
+    with open(path, "rb") as f:
+        info = parse_toml(path, f.read())
     unknown = set(info) - {"name", "version"}
     if unknown or not all(isinstance(info.get(k, ""), str) for k in ("name", "version")):
         raise PolicyError(path, "a pack.toml holds name and version, as text")
@@ -73,16 +78,7 @@ def _pack_meta(path: str) -> tuple[str, str]:
 
 
 def _load_file(shown: str, data: bytes) -> list[Rule]:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise PolicyError(shown, "not UTF-8 text") from None
-    try:
-        doc = tomllib.loads(text, parse_float=Decimal)
-    except tomllib.TOMLDecodeError as e:
-        raise PolicyError(shown, f"not valid TOML: {e}") from None
-    except RecursionError:
-        raise PolicyError(shown, "not a policy: nested too deeply") from None
+    doc = parse_toml(shown, data, parse_float=Decimal)
     _validate(shown, doc)
     bases = doc.get("example_base", {})
     for kind, base in bases.items():

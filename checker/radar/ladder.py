@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import sys
 from typing import Any, Iterable, Sequence
 
 import attrs
@@ -21,11 +20,6 @@ import attrs
 from ..policy.files import LADDER_FILE, pack_meta_files
 from ..policy.model import PolicyError, Text
 from ..resources import schemas_dir
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 #: actions of the ladder, in the order the radar lists them
 ACTIONS = ("product-downrank", "product-delete", "product-delist", "store-points", "store-downrank")
@@ -202,14 +196,9 @@ def _shown(path: str) -> str:
 def parse_ladder(data: bytes, shown: str = LADDER_FILE) -> Ladder:
     import hashlib
 
-    try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise PolicyError(shown, "not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as e:
-        raise PolicyError(shown, f"not valid TOML: {e}") from None
-    except RecursionError:
-        raise PolicyError(shown, "nested too deeply") from None
+    from ..policy.loader import parse_toml
+
+    doc = parse_toml(shown, data)
     _validate(shown, doc)
     classes = {}
     owner: dict[str, str] = {}
