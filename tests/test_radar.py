@@ -113,7 +113,8 @@ def test_a_repeat_after_rectification_costs_the_store_points_and_store_downranki
     scan(book, catalog(tmp_path, "again", MERCHANT, LINEN), again)
     view = radar(book, "2022-12-07")
     second = next(t for t in view["tasks"] if t["id"] == 2)
-    assert ("repeat", again, "2022-12-20T09:00:00-08:00") == (second["offence"], second["opened_at"], second["deadline"])
+    assert ("repeat", 2, again, "2022-12-20T09:00:00-08:00") == (
+        second["offence"], second["offence_number"], second["opened_at"], second["deadline"])
     assert {"action": "store-points", "at": again, "points": 6, "due": True} in second["actions"]
     assert {"action": "store-downrank", "at": again, "until": "2022-12-13T09:00:00-08:00", "due": True} in second["actions"]
     standing = view["merchants"][0]
@@ -129,7 +130,7 @@ def test_problems_found_in_one_scan_are_one_round_not_repeats(tmp_path: Path) ->
     other = doc(LINEN, id="P-LINEN-2")
     scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN, other), T0)
     view = radar(book, T0)
-    assert ["first", "first"] == [t["offence"] for t in view["tasks"]]
+    assert [("first", 1), ("first", 1)] == [(t["offence"], t["offence_number"]) for t in view["tasks"]]
     assert 0 == view["merchants"][0]["points_deducted"]
     later = radar(book, "2022-12-02")["merchants"][0]["next_offence"]
     assert ("repeat", "first") == (later["publishing-anomaly"]["offence"], later["fake-listing"]["offence"])

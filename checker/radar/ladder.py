@@ -99,13 +99,16 @@ class Ladder:
     #: sha256 of the ladder file: recorded with each scan in the ledger
     content_hash: str
 
-    def offence(self, earlier: Iterable[_dt.datetime], opened_at: _dt.datetime) -> str:
-        """`first` or `repeat`, given the opening times of the merchant's tasks of the class. Only
-        tasks opened strictly before count: the problems one scan finds at once are one round of
-        penalties, not repeats of each other."""
+    def earlier_count(self, earlier: Iterable[_dt.datetime], opened_at: _dt.datetime) -> int:
+        """How many of the merchant's tasks of the class (opening times `earlier`) count before one
+        opened at `opened_at`: those opened strictly before (the problems one scan finds at once are one
+        round of penalties, not repeats of each other), within the look-back window if there is one."""
         since = None if self.window_days is None else opened_at - _dt.timedelta(days=self.window_days)
-        count = sum(1 for t in earlier if t < opened_at and (since is None or t > since))
-        return REPEAT if count >= self.repeat_count else FIRST
+        return sum(1 for t in earlier if t < opened_at and (since is None or t > since))
+
+    def offence(self, earlier: Iterable[_dt.datetime], opened_at: _dt.datetime) -> str:
+        """`first` or `repeat` (see earlier_count)."""
+        return REPEAT if self.earlier_count(earlier, opened_at) >= self.repeat_count else FIRST
 
 
 # -- what a task comes to, as of a time -------------------------------------------------------------

@@ -144,6 +144,8 @@ class Task:
     family: str
     penalty: str
     offence: str
+    #: 1 + the merchant's earlier tasks of the class that count (Ladder.earlier_count)
+    offence_number: int
     opened_at: _dt.datetime
     deadline: _dt.datetime
     status: str
@@ -161,6 +163,7 @@ class Task:
             "family": self.family,
             "penalty": self.penalty,
             "offence": self.offence,
+            "offence_number": self.offence_number,
             "opened_at": format_time(self.opened_at),
             "deadline": format_time(self.deadline),
             "status": self.status,
@@ -439,13 +442,15 @@ class Ledger:
             opened = unstamp(opened_at)
             fixed = unstamp(rectified_at) if rectified_at is not None and rectified_at <= cutoff else None
             history = earlier[(merchant_id, penalty)]
+            number = ladder.earlier_count(history, opened) + 1
             offence = ladder.offence(history, opened)
             history.append(opened)
             appeal = appeals.get(task_id)
             status = task_status(cls, opened, fixed, appeal.at if appeal else None, as_of)
             evidence = {"kind": ekind, "id": eid, "source": esource, "at": format_time(unstamp(eat)), "path": path,
                         "message": message}
-            yield Task(task_id, merchant_id, product_id, rule, family, penalty, offence, opened, cls.deadline(opened),
+            yield Task(task_id, merchant_id, product_id, rule, family, penalty, offence, number, opened,
+                       cls.deadline(opened),
                        status, fixed, appeal, tuple(task_actions(cls, offence, opened, fixed, as_of)), evidence), cls
 
     def standing(self, ladder: Ladder, as_of: _dt.datetime, merchant: str | None = None) -> list[Standing]:
