@@ -180,8 +180,25 @@ def fn_contains_any(text: Any, words: Any) -> bool:
     """True when one of `words` occurs in `text`, both normalized (see fn_normalize)."""
     if text is None or not words:
         return False
-    haystack = fn_normalize(text)
-    return any(fn_normalize(w) in haystack for w in words)
+    return _matcher(words)(fn_normalize(text)) is not None
+
+
+#: id(words) -> (words, the search of one regular expression for all of them, normalized); the words are
+#: kept so that the id stays theirs. Keyword lists are a policy's constants: a handful per pack.
+_matchers: dict[int, tuple[Any, Callable[[str], Any]]] = {}
+
+
+def _matcher(words: Any) -> Callable[[str], Any]:
+    entry = _matchers.get(id(words))
+    if entry is None or entry[0] is not words:
+        import re
+
+        normalized = sorted({fn_normalize(w) for w in words if w is not None}, key=len, reverse=True)
+        search = re.compile("|".join(map(re.escape, normalized))).search if normalized else (lambda _: None)
+        if len(_matchers) > 256:
+            _matchers.clear()
+        entry = _matchers[id(words)] = (words, search)
+    return entry[1]
 
 
 def fn_normalize_all(texts: Any) -> list[Any]:
