@@ -26,7 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+DEFAULT_FILE = ROOT / "fixtures" / "products" / "linen-dress.json"
+
+
 def timed(argv: list[str], runs: int, env: dict[str, str]) -> list[float]:
+    """Wall times in ms of `runs` runs of `argv`, whole process (start of Python included)."""
     times = []
     for _ in range(runs):
         start = time.perf_counter()
@@ -35,24 +39,31 @@ def timed(argv: list[str], runs: int, env: dict[str, str]) -> list[float]:
     return times
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("file", nargs="?", default=str(ROOT / "fixtures" / "products" / "linen-dress.json"))
-    parser.add_argument("--runs", type=int, default=20)
-    args = parser.parse_args()
-
-    # An installed package has its bytecode compiled by pip; a source checkout under
-    # PYTHONDONTWRITEBYTECODE=1 (set on these machines) would recompile every module on every
-    # run. Compile it once, as an install would.
+def compile_bytecode() -> None:
+    """An installed package has its bytecode compiled by pip; a source checkout under
+    PYTHONDONTWRITEBYTECODE=1 (set on these machines) would recompile every module on every
+    run. Compile it once, as an install would."""
     import checker
 
     subprocess.run([sys.executable, "-m", "compileall", "-q", os.path.dirname(checker.__file__)], check=True)
+
+
+def compliance_command() -> list[str]:
+    """The console script of this interpreter's environment, not whichever is first on PATH."""
+    exe = os.path.join(os.path.dirname(sys.executable), "compliance")
+    return [exe] if os.path.exists(exe) else [sys.executable, "-m", "checker"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("file", nargs="?", default=str(DEFAULT_FILE))
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+
+    compile_bytecode()
     cache = tempfile.mkdtemp(prefix="compliance-bench-cache-")
     env = dict(os.environ, COMPLIANCE_CACHE_DIR=cache)
-    # the console script of this interpreter's environment, not whichever is first on PATH
-    exe = os.path.join(os.path.dirname(sys.executable), "compliance")
-    command = [exe] if os.path.exists(exe) else [sys.executable, "-m", "checker"]
-    check = [*command, "check", args.file, "--as-of", "2022-12-28"]
+    check = [*compliance_command(), "check", args.file, "--as-of", "2022-12-28"]
     first = timed(check, 1, env)[0]  # compiles the pack and fills the cache
     rows = [
         ("python -c pass", timed([sys.executable, "-c", "pass"], args.runs, env)),
