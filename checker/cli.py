@@ -84,11 +84,11 @@ def _load(policy_dirs: tuple[str, ...], no_bundled: bool) -> Any:
         sys.exit(EXIT_UNCHECKED)
 
 
-def _emit(report: Any, fmt: str, lang: str, output: str | None) -> None:
+def _emit(report: Any, fmt: str, lang: str, output: str | None, pack: Any = None) -> None:
     from .formats import render
 
     color = output is None and fmt == "text" and sys.stdout.isatty()
-    text = render(report, fmt, lang=lang, color=color)
+    text = render(report, fmt, lang=lang, color=color, pack=pack)
     if output:
         with open(output, "w", encoding="utf-8") as f:
             f.write(text)
@@ -119,17 +119,30 @@ def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, 
     from .engine import reference_validators, scan_paths
     from . import _as_of as default_as_of
 
+    import gc
+
+    from .formats import writer
+
     compiled = _load(policy_dirs, no_bundled)
     when = as_of or default_as_of(None)
     radar = _open_radar(ledger, compiled.dirs, when) if ledger else None
     observer = radar[2] if radar else None
-    report = scan_paths(
-        list(paths), compiled, as_of=when, lang=lang, validators=reference_validators(), observer=observer
-    )
-    code = report.exit_code(fail_on, strict)
-    if radar:
-        code = max(code, _record(radar, compiled, report))
-    _emit(report, fmt, lang, output)
+    # What is loaded now lives as long as the scan: out of the collector's sight, so that its passes
+    # over the old generation do not grow with it (documents themselves are freed as they go).
+    gc.freeze()
+    out = open(output, "w", encoding="utf-8") if output else sys.stdout  # an unwritable -o fails before the scan
+    try:
+        results = writer(fmt, out, lang=lang, color=output is None and fmt == "text" and sys.stdout.isatty(),
+                         pack=compiled.pack)
+        report = scan_paths(list(paths), compiled, as_of=when, lang=lang, validators=reference_validators(),
+                            observer=observer, sink=results)
+        code = report.exit_code(fail_on, strict)
+        if radar:
+            code = max(code, _record(radar, compiled, report))
+        results.end(report)
+    finally:
+        if output:
+            out.close()
     sys.exit(code)
 
 
@@ -195,7 +208,7 @@ def check(files: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str,
 
     compiled = _load(policy_dirs, no_bundled)
     report = scan_paths(list(files), compiled, as_of=as_of or default_as_of(None), lang=lang)
-    _emit(report, fmt, lang, output)
+    _emit(report, fmt, lang, output, compiled.pack)
     sys.exit(report.exit_code(fail_on, strict))
 
 

@@ -12,12 +12,12 @@ import datetime as _dt
 import os
 import re
 import sys
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, Protocol
 
 import attrs
 
 from . import __version__
-from .model import DocumentRef, Finding, InputError, NotEvaluated, Report
+from .model import DocumentRef, Finding, InputError, NotEvaluated, Report, Tally
 from .policy.runtime import EMPTY, CompiledPack, decimal_context
 from .reading import Item, Reader
 from .values import BadValue, format_time
@@ -39,6 +39,7 @@ class Session:
         lang: str = "en",
         validators: Mapping[str, Any] | None = None,
         observer: Callable[[dict, str, list[Finding], list[NotEvaluated]], None] | None = None,
+        sink: Sink | None = None,
     ) -> None:
         self.compiled = compiled
         #: called with every checked document and what was found on it (the radar ledger's view of a scan)
@@ -48,10 +49,14 @@ class Session:
         self.as_of = as_of
         self.merchants = self.context.merchants
         self.lang = lang
-        self.findings: list[Finding] = []
-        self.errors: list[InputError] = []
-        self.not_evaluated: list[NotEvaluated] = []
+        #: where findings, errors and not-evaluated entries go as they are found (kept for the report by default)
+        self.sink = sink if sink is not None else Collector()
+        self.tally = Tally()
         self.documents = 0
+
+    def error(self, error: InputError) -> None:
+        self.tally.error(error)
+        self.sink.error(error)
 
     def feed(self, items: Iterable[Item]) -> None:
         with decimal_context():
@@ -70,7 +75,7 @@ class Session:
         failed: list[tuple[int, Exception]] = []
         for item in items:
             if item.__class__ is not tuple:
-                self.errors.append(item)  # type: ignore[arg-type]
+                self.error(item)  # type: ignore[arg-type]
                 continue
             doc, file, line, index = item  # type: ignore[misc]
             kind = doc.get("kind") if doc.__class__ is dict else None
@@ -87,17 +92,16 @@ class Session:
                 hits.clear()
                 missing.clear()
                 failed.clear()
-                self.errors.append(_evaluation_error(e, doc, file, line, index))
+                self.error(_evaluation_error(e, doc, file, line, index))
                 continue
             self.documents += 1
             if hits or missing or failed:
-                found, unevaluated = len(self.findings), len(self.not_evaluated)
-                self._report(doc, kind, file, line, hits, missing, failed)
+                found, unevaluated = self._report(doc, kind, file, line, hits, missing, failed)
                 hits.clear()
                 missing.clear()
                 failed.clear()
                 if observer is not None:
-                    observer(doc, kind, self.findings[found:], self.not_evaluated[unevaluated:])
+                    observer(doc, kind, found, unevaluated)
             elif observer is not None:
                 observer(doc, kind, [], [])
 
@@ -110,15 +114,18 @@ class Session:
             problems = [("", "rejected by the compiled validator but not by the reference one; please report it")]
         where, reason = problems[0]
         more = tuple(f"{prefix}{p}: {r}" for p, r in problems[1:10])
-        self.errors.append(InputError(file, line, prefix + where, reason, more))
+        self.error(InputError(file, line, prefix + where, reason, more))
 
     def _report(
         self, doc: dict, kind: str, file: str, line: int | None, hits: list, missing: list, failed: list
-    ) -> None:
+    ) -> tuple[list[Finding], list[NotEvaluated]]:
         rules = self.compiled.pack.rules
+        sink, tally = self.sink, self.tally
         ref = DocumentRef(kind, doc.get("id"), file if line is None else f"{file}:{line}")
         merchant_id = doc.get("merchant_id") if kind != "merchant" else doc.get("id")
         merchant = self.merchants.get(merchant_id) if merchant_id is not None else None
+        found: list[Finding] = []
+        unevaluated: list[NotEvaluated] = []
         if len(hits) > 1:  # the fused evaluator runs rules in groups: report them in pack order
             hits.sort(key=_hit_order)
         for rule_index, item_index in hits:
@@ -127,21 +134,26 @@ class Session:
             path, message, remedy = self.compiled.render(
                 rule_index, doc, self.as_of, merchant, item_index, self.lang, sums
             )
-            self.findings.append(
-                Finding(rule.id, rule.family, rule.severity, rule.penalty, ref, merchant_id, path, message, remedy,
-                        _product_id(doc, kind, path))
-            )
+            finding = Finding(rule.id, rule.family, rule.severity, rule.penalty, ref, merchant_id, path, message,
+                              remedy, _product_id(doc, kind, path))
+            tally.finding(finding)
+            sink.finding(finding)
+            found.append(finding)
         for rule_index in missing:
             rule = rules[rule_index]
             reason = f"merchant {merchant_id} is not in the scan; the rule needs the merchant's data"
-            self.not_evaluated.append(NotEvaluated(rule.id, rule.family, ref, reason))
+            unevaluated.append(NotEvaluated(rule.id, rule.family, ref, reason))
         seen = set()
         for rule_index, error in failed:  # once per rule, however many items it failed on
             if rule_index not in seen:
                 seen.add(rule_index)
                 rule = rules[rule_index]
                 reason = f"the rule failed on this document: {type(error).__name__}: {error}; please report it"
-                self.not_evaluated.append(NotEvaluated(rule.id, rule.family, ref, reason, failed=True))
+                unevaluated.append(NotEvaluated(rule.id, rule.family, ref, reason, failed=True))
+        for entry in unevaluated:
+            tally.unevaluated(entry)
+            sink.unevaluated(entry)
+        return found, unevaluated
 
     def report(self) -> Report:
         pack = self.compiled.pack
@@ -152,7 +164,37 @@ class Session:
             "as_of": format_time(self.as_of),
             "lang": self.lang,
         }
-        return Report(tuple(self.findings), tuple(self.errors), tuple(self.not_evaluated), self.documents, metadata)
+        kept = self.sink if isinstance(self.sink, Collector) else Collector()
+        return Report(tuple(kept.findings), tuple(kept.errors), tuple(kept.not_evaluated), self.documents, metadata,
+                      tally=self.tally)
+
+
+class Sink(Protocol):
+    """Where a session's results go as they are found: an output format's writer, or a Collector."""
+
+    def finding(self, finding: Finding) -> None: ...
+
+    def error(self, error: InputError) -> None: ...
+
+    def unevaluated(self, entry: NotEvaluated) -> None: ...
+
+
+class Collector:
+    """Keeps everything for the report (the Python API, `check`, formats that need the whole report)."""
+
+    def __init__(self) -> None:
+        self.findings: list[Finding] = []
+        self.errors: list[InputError] = []
+        self.not_evaluated: list[NotEvaluated] = []
+
+    def finding(self, finding: Finding) -> None:
+        self.findings.append(finding)
+
+    def error(self, error: InputError) -> None:
+        self.errors.append(error)
+
+    def unevaluated(self, entry: NotEvaluated) -> None:
+        self.not_evaluated.append(entry)
 
 
 _ITEM_PATH = re.compile(r"/items/(\d+)(?:/|$)")
@@ -283,8 +325,10 @@ def scan_paths(
     lang: str = "en",
     validators: Mapping[str, Any] | None = None,
     observer: Callable[[dict, str, list[Finding], list[NotEvaluated]], None] | None = None,
+    sink: Sink | None = None,
 ) -> Report:
-    """Read and check every document under `paths` (files, folders, "-" for stdin)."""
+    """Read and check every document under `paths` (files, folders, "-" for stdin). With a `sink`, the
+    results go there as they are found, and the report only counts them."""
     paths = list(paths)
     validators = validators or compiled.validators
     context = Context()
@@ -293,7 +337,8 @@ def scan_paths(
         paths, spooled = spool_stdin(paths)
         context = collect_context(Reader(prefilter=context_text(compiled)).read(paths), validators, compiled, as_of)
     try:
-        session = Session(compiled, as_of=as_of, context=context, lang=lang, validators=validators, observer=observer)
+        session = Session(compiled, as_of=as_of, context=context, lang=lang, validators=validators, observer=observer,
+                          sink=sink)
         items: Iterator[Item] = Reader().read(paths)
         if spooled is not None:
             items = _rename(items, spooled, "<stdin>")

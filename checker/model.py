@@ -129,39 +129,90 @@ class NotEvaluated:
         }
 
 
+@attrs.define
+class Tally:
+    """The counts of a report, kept as findings go by: a scan that streams its findings to the
+    output (the CLI's scan) does not keep them, and still knows its summary and exit status."""
+
+    findings: int = 0
+    by_family: dict[str, int] = attrs.Factory(lambda: dict.fromkeys(FAMILIES, 0))
+    by_severity: dict[str, int] = attrs.Factory(lambda: dict.fromkeys(reversed(SEVERITIES), 0))
+    errors: int = 0
+    not_evaluated: int = 0
+    #: not-evaluated entries with failed=True (exit status 2)
+    failed: int = 0
+
+    def finding(self, finding: Finding) -> None:
+        self.findings += 1
+        self.by_family[finding.family] = self.by_family.get(finding.family, 0) + 1
+        self.by_severity[finding.severity] += 1
+
+    def error(self, error: InputError) -> None:
+        self.errors += 1
+
+    def unevaluated(self, entry: NotEvaluated) -> None:
+        self.not_evaluated += 1
+        self.failed += entry.failed
+
+    def add(self, other: Tally) -> None:
+        self.findings += other.findings
+        for name, count in other.by_family.items():
+            self.by_family[name] = self.by_family.get(name, 0) + count
+        for name, count in other.by_severity.items():
+            self.by_severity[name] += count
+        self.errors += other.errors
+        self.not_evaluated += other.not_evaluated
+        self.failed += other.failed
+
+    @classmethod
+    def of(cls, findings: Any, errors: Any, not_evaluated: Any) -> Tally:
+        tally = cls()
+        for finding in findings:
+            tally.finding(finding)
+        for error in errors:
+            tally.error(error)
+        for entry in not_evaluated:
+            tally.unevaluated(entry)
+        return tally
+
+
 @attrs.frozen
 class Report:
+    """What a check found. The lists hold everything, except in a scan that streamed its findings,
+    errors and not-evaluated entries to an output as it went (then only `tally` counts them)."""
+
     findings: tuple[Finding, ...]
     errors: tuple[InputError, ...]
     not_evaluated: tuple[NotEvaluated, ...]
     documents: int
     metadata: dict[str, Any] = attrs.field(factory=dict)
+    tally: Tally | None = attrs.field(default=None, eq=False, repr=False)
+
+    def counts(self) -> Tally:
+        return self.tally if self.tally is not None else Tally.of(self.findings, self.errors, self.not_evaluated)
 
     def summary(self) -> dict[str, Any]:
-        by_family = dict.fromkeys(FAMILIES, 0)
-        by_severity = dict.fromkeys(reversed(SEVERITIES), 0)
-        for finding in self.findings:
-            by_family[finding.family] = by_family.get(finding.family, 0) + 1
-            by_severity[finding.severity] += 1
+        tally = self.counts()
         return {
             "documents": self.documents,
-            "read": self.documents + len(self.errors),
-            "errors": len(self.errors),
-            "not_evaluated": len(self.not_evaluated),
-            "findings": len(self.findings),
-            "by_family": by_family,
-            "by_severity": by_severity,
+            "read": self.documents + tally.errors,
+            "errors": tally.errors,
+            "not_evaluated": tally.not_evaluated,
+            "findings": tally.findings,
+            "by_family": dict(tally.by_family),
+            "by_severity": dict(tally.by_severity),
         }
 
     def exit_code(self, fail_on: str = "error", strict: bool = False) -> int:
         """SNAPSHOTS.md "Exit status": 2 unchecked input, 1 findings at or above fail_on, else 0."""
         if fail_on not in FAIL_ON:
             raise ValueError(f"fail_on must be one of {', '.join(FAIL_ON)} (got {fail_on!r})")
-        if self.errors or any(n.failed for n in self.not_evaluated) or (strict and self.not_evaluated):
+        tally = self.counts()
+        if tally.errors or tally.failed or (strict and tally.not_evaluated):
             return EXIT_UNCHECKED
         if fail_on != "never":
             floor = SEVERITIES.index(fail_on)
-            if any(SEVERITIES.index(f.severity) >= floor for f in self.findings):
+            if any(tally.by_severity[name] for name in SEVERITIES[floor:]):
                 return EXIT_FINDINGS
         return EXIT_OK
 

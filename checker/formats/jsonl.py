@@ -1,19 +1,37 @@
-"""`--format jsonl`: one finding per line, then errors, rules not evaluated and the summary.
+"""`--format jsonl`: one finding per line as the scan finds them, then the errors, the rules not
+evaluated and (last) the summary.
 
 Each line is an object with a `type`: "finding", "error", "not_evaluated" or
-(last) "summary", so a consumer can stream it.
+"summary", so a consumer can stream it. Findings are written as they are
+found; errors and not-evaluated entries (a handful in a healthy catalog)
+are kept until the end so that they come after the findings.
 """
 
 from __future__ import annotations
 
+from typing import IO, Any
+
 import orjson
 
-from ..model import Report
+from ..model import Finding, InputError, NotEvaluated, Report
 
 
-def render(report: Report, *, lang: str = "en", color: bool = False) -> str:
-    lines = [orjson.dumps({"type": "finding", **f.to_dict()}) for f in report.findings]
-    lines += [orjson.dumps({"type": "error", **e.to_dict()}) for e in report.errors]
-    lines += [orjson.dumps({"type": "not_evaluated", **n.to_dict()}) for n in report.not_evaluated]
-    lines.append(orjson.dumps({"type": "summary", **report.summary(), "metadata": report.metadata}))
-    return b"\n".join(lines).decode() + "\n"
+class Writer:
+    def __init__(self, out: IO[str], *, lang: str = "en", color: bool = False, pack: Any = None) -> None:
+        self.write = out.write
+        self.later: list[bytes] = []
+        self.skipped: list[bytes] = []
+
+    def finding(self, finding: Finding) -> None:
+        self.write(orjson.dumps({"type": "finding", **finding.to_dict()}).decode() + "\n")
+
+    def error(self, error: InputError) -> None:
+        self.later.append(orjson.dumps({"type": "error", **error.to_dict()}))
+
+    def unevaluated(self, entry: NotEvaluated) -> None:
+        self.skipped.append(orjson.dumps({"type": "not_evaluated", **entry.to_dict()}))
+
+    def end(self, report: Report) -> None:
+        lines = [*self.later, *self.skipped,
+                 orjson.dumps({"type": "summary", **report.summary(), "metadata": report.metadata})]
+        self.write(b"\n".join(lines).decode() + "\n")

@@ -1,10 +1,14 @@
-"""`--format text`: findings grouped by document, for people at a terminal."""
+"""`--format text`: findings grouped by document, for people at a terminal.
+
+Streamed: a document's findings are written as the scan finds them (they
+come together); the errors and rules not evaluated follow, then the summary.
+"""
 
 from __future__ import annotations
 
-from itertools import groupby
+from typing import IO, Any
 
-from ..model import Report
+from ..model import Finding, InputError, NotEvaluated, Report
 
 _HEADINGS = {
     "en": {
@@ -28,47 +32,67 @@ _SEVERITY_ZH = {"error": "错误", "warning": "警告", "advice": "建议"}
 _COLORS = {"error": "red", "warning": "yellow", "advice": "cyan"}
 
 
-def render(report: Report, *, lang: str = "en", color: bool = False) -> str:
-    words = _HEADINGS.get(lang, _HEADINGS["en"])
+class Writer:
+    def __init__(self, out: IO[str], *, lang: str = "en", color: bool = False, pack: Any = None) -> None:
+        self.write = out.write
+        self.lang = lang
+        self.color = color
+        self.words = _HEADINGS.get(lang, _HEADINGS["en"])
+        self.document: tuple[Any, ...] | None = None
+        self.errors: list[InputError] = []
+        self.skipped: list[NotEvaluated] = []
 
-    def style(text: str, **kw: object) -> str:
-        if not color:
+    def style(self, text: str, **kw: object) -> str:
+        if not self.color:
             return text
         import click
 
         return click.style(text, **kw)  # type: ignore[arg-type]
 
-    def severity(name: str) -> str:
-        label = _SEVERITY_ZH[name] if lang == "zh" else name
-        return style(f"{label:<7}", fg=_COLORS[name], bold=name == "error")
+    def severity(self, name: str) -> str:
+        label = _SEVERITY_ZH[name] if self.lang == "zh" else name
+        return self.style(f"{label:<7}", fg=_COLORS[name], bold=name == "error")
 
-    out: list[str] = []
-    for (source, kind, doc_id, merchant), group in groupby(
-        report.findings, key=lambda f: (f.document.source, f.document.kind, f.document.id, f.merchant_id)
-    ):
-        head = f"{source}  {kind} {doc_id}"
-        if merchant and kind != "merchant":
-            head += f"  ({words['merchant']} {merchant})"
-        out.append(style(head, bold=True))
-        for f in group:
-            out.append(f"  {severity(f.severity)} {f.rule}  {style(f.path, dim=True)}")
-            out.append(f"          {f.message}")
-            out.append(f"          {words['fix']}: {f.remedy}")
-        out.append("")
-    if report.errors:
-        out.append(style(words["errors"], bold=True))
-        for e in report.errors:
-            out.append(f"  {e}")
-            out.extend(f"      {more}" for more in e.more)
-        out.append("")
-    if report.not_evaluated:
-        out.append(style(words["not_evaluated"], bold=True))
-        for n in report.not_evaluated:
-            out.append(f"  {n.document.source}  {n.document.kind} {n.document.id}  {n.rule}: {n.reason}")
-        out.append("")
-    summary = report.summary()
-    sev = ", ".join(
-        f"{count} {_SEVERITY_ZH[name] if lang == 'zh' else name}" for name, count in summary["by_severity"].items() if count
-    ) or words["clean"]
-    out.append(words["summary"].format(sev=sev, **summary))
-    return "\n".join(out) + "\n"
+    def finding(self, f: Finding) -> None:
+        document = (f.document.source, f.document.kind, f.document.id, f.merchant_id)
+        lines = []
+        if document != self.document:
+            if self.document is not None:
+                lines.append("")
+            source, kind, doc_id, merchant = self.document = document
+            head = f"{source}  {kind} {doc_id}"
+            if merchant and kind != "merchant":
+                head += f"  ({self.words['merchant']} {merchant})"
+            lines.append(self.style(head, bold=True))
+        lines.append(f"  {self.severity(f.severity)} {f.rule}  {self.style(f.path, dim=True)}")
+        lines.append(f"          {f.message}")
+        lines.append(f"          {self.words['fix']}: {f.remedy}")
+        self.write("\n".join(lines) + "\n")
+
+    def error(self, error: InputError) -> None:
+        self.errors.append(error)
+
+    def unevaluated(self, entry: NotEvaluated) -> None:
+        self.skipped.append(entry)
+
+    def end(self, report: Report) -> None:
+        words, style = self.words, self.style
+        out: list[str] = [""] if self.document is not None else []
+        if self.errors:
+            out.append(style(words["errors"], bold=True))
+            for e in self.errors:
+                out.append(f"  {e}")
+                out.extend(f"      {more}" for more in e.more)
+            out.append("")
+        if self.skipped:
+            out.append(style(words["not_evaluated"], bold=True))
+            for n in self.skipped:
+                out.append(f"  {n.document.source}  {n.document.kind} {n.document.id}  {n.rule}: {n.reason}")
+            out.append("")
+        summary = report.summary()
+        sev = ", ".join(
+            f"{count} {_SEVERITY_ZH[name] if self.lang == 'zh' else name}"
+            for name, count in summary["by_severity"].items() if count
+        ) or words["clean"]
+        out.append(words["summary"].format(sev=sev, **summary))
+        self.write("\n".join(out) + "\n")

@@ -1,0 +1,69 @@
+"""Streamed output: `compliance scan` writes findings as it finds them and keeps none; what it
+writes is exactly what the whole report renders to."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import orjson
+import pytest
+from click.testing import CliRunner
+
+import checker
+from checker.cli import cli
+from checker.engine import reference_validators, scan_paths
+from checker.formats import FORMATS, render, writer
+from checker.values import parse_time
+
+from .conftest import LINEN, ROOT, SWEATER, compliance, doc, write_json, write_jsonl
+
+AS_OF = "2022-12-28"
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """The bundled catalog, plus an unreadable file, an invalid document and JSON Lines."""
+    extra = tmp_path_factory.mktemp("extra")
+    (extra / "broken.json").write_text("{oops", encoding="utf-8")
+    write_json(extra / "invalid.json", doc(SWEATER, moq="many"))
+    write_jsonl(extra / "lines.jsonl", [LINEN, doc(LINEN, id="P-2")])
+    return [str(ROOT / "fixtures"), str(extra)]
+
+
+def test_the_json_format_is_the_report_object_byte_for_byte(catalog: list[str]) -> None:
+    report = checker.scan(catalog, as_of=AS_OF)
+    assert report.findings and report.errors and report.not_evaluated
+    assert orjson.dumps(report.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n" == render(report, "json")
+    empty = checker.scan([ROOT / "fixtures" / "products" / "sweater-dress.json"], as_of=AS_OF, policies=None)
+    assert orjson.dumps(empty.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n" == render(empty, "json")
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_command_streams_what_the_whole_report_renders_to(catalog: list[str], fmt: str, lang: str) -> None:
+    report = checker.scan(catalog, as_of=AS_OF, lang=lang)
+    result = CliRunner().invoke(cli, ["scan", *catalog, "--as-of", AS_OF, "--format", fmt, "--lang", lang])
+    assert 2 == result.exit_code  # the unreadable file
+    assert render(report, fmt, lang=lang, pack=checker.load_policies().pack) == result.stdout
+
+
+def test_a_streamed_scan_keeps_no_findings_and_still_counts_them(catalog: list[str]) -> None:
+    out = io.StringIO()
+    sink = writer("jsonl", out)
+    compiled = checker.load_policies()
+    report = scan_paths(catalog, compiled, as_of=parse_time(AS_OF), validators=reference_validators(), sink=sink)
+    sink.end(report)
+    whole = checker.scan(catalog, as_of=AS_OF)
+    assert ((), (), ()) == (report.findings, report.errors, report.not_evaluated)
+    assert whole.summary() == report.summary()
+    assert whole.exit_code() == report.exit_code() == 2
+    assert whole.exit_code("never", strict=True) == report.exit_code("never", strict=True)
+    lines = out.getvalue().splitlines()
+    assert len(whole.findings) == sum(1 for line in lines if line.startswith('{"type":"finding"'))
+
+
+def test_an_unwritable_output_is_exit_2_with_the_reason(tmp_path: Path) -> None:
+    result = compliance("scan", str(ROOT / "fixtures"), "-o", str(tmp_path / "no" / "such" / "r.json"))
+    assert (2, "") == (result.returncode, result.stdout)
+    assert f"compliance: No such file or directory: {tmp_path / 'no' / 'such' / 'r.json'}\n" == result.stderr
