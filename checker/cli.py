@@ -109,12 +109,14 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @_check_options
+@click.option("--jobs", "-j", type=click.IntRange(0), default=0, show_default="0: every core",
+              help="Worker processes (1: no workers). The output is the same, in the same order.")
 @click.option("--ledger", is_flag=False, flag_value=DEFAULT_LEDGER, default=None, metavar="[FILE]",
               type=click.Path(dir_okay=False),
               help=f"Record the penalised findings as radar tasks in this SQLite ledger (--ledger alone: "
                    f"./{DEFAULT_LEDGER}); --as-of is its clock. See: compliance radar.")
 def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, output: str | None,
-         strict: bool, policy_dirs: tuple[str, ...], no_bundled: bool, ledger: str | None) -> None:
+         strict: bool, policy_dirs: tuple[str, ...], no_bundled: bool, jobs: int, ledger: str | None) -> None:
     """Check every snapshot in files and folders (.json, .jsonl, .ndjson, .gz; "-" is stdin)."""
     from .engine import reference_validators, scan_paths
     from . import _as_of as default_as_of
@@ -135,7 +137,7 @@ def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, 
         results = writer(fmt, out, lang=lang, color=output is None and fmt == "text" and sys.stdout.isatty(),
                          pack=compiled.pack)
         report = scan_paths(list(paths), compiled, as_of=when, lang=lang, validators=reference_validators(),
-                            observer=observer, sink=results)
+                            observer=observer, sink=results, jobs=_jobs(jobs, paths))
         code = report.exit_code(fail_on, strict)
         if radar:
             code = max(code, _record(radar, compiled, report))
@@ -144,6 +146,25 @@ def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, 
         if output:
             out.close()
     sys.exit(code)
+
+
+def _jobs(asked: int, paths: tuple[str, ...]) -> int:
+    """--jobs 0: every core, when there is enough to read for workers to pay for their start."""
+    import os
+
+    if asked:
+        return asked
+    from .parallel import default_jobs
+
+    size = 0
+    for path in paths:
+        if path == "-":
+            return 1
+        if os.path.isfile(path):
+            size += os.path.getsize(path)
+        elif os.path.isdir(path):
+            return default_jobs()
+    return default_jobs() if size >= 4 << 20 else 1
 
 
 def _open_radar(path: str, dirs: tuple[str, ...], as_of: Any) -> tuple[Any, Any, Any]:

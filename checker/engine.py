@@ -156,17 +156,22 @@ class Session:
         return found, unevaluated
 
     def report(self) -> Report:
-        pack = self.compiled.pack
-        metadata = {
-            "tool": "compliance",
-            "version": __version__,
-            "policy_pack": {"name": pack.name, "version": pack.version, "content_hash": pack.content_hash},
-            "as_of": format_time(self.as_of),
-            "lang": self.lang,
-        }
+        metadata_ = metadata(self.compiled, self.as_of, self.lang)
         kept = self.sink if isinstance(self.sink, Collector) else Collector()
-        return Report(tuple(kept.findings), tuple(kept.errors), tuple(kept.not_evaluated), self.documents, metadata,
-                      tally=self.tally)
+        return Report(tuple(kept.findings), tuple(kept.errors), tuple(kept.not_evaluated), self.documents,
+                      metadata_, tally=self.tally)
+
+
+def metadata(compiled: CompiledPack, as_of: _dt.datetime, lang: str) -> dict[str, Any]:
+    """What makes a report reproducible: the tool, the policy pack, the time judged at, the language."""
+    pack = compiled.pack
+    return {
+        "tool": "compliance",
+        "version": __version__,
+        "policy_pack": {"name": pack.name, "version": pack.version, "content_hash": pack.content_hash},
+        "as_of": format_time(as_of),
+        "lang": lang,
+    }
 
 
 class Sink(Protocol):
@@ -324,13 +329,21 @@ def scan_paths(
     as_of: _dt.datetime,
     lang: str = "en",
     validators: Mapping[str, Any] | None = None,
-    observer: Callable[[dict, str, list[Finding], list[NotEvaluated]], None] | None = None,
+    observer: Any = None,
     sink: Sink | None = None,
+    jobs: int = 1,
 ) -> Report:
     """Read and check every document under `paths` (files, folders, "-" for stdin). With a `sink`, the
-    results go there as they are found, and the report only counts them."""
+    results go there as they are found, and the report only counts them. `jobs` > 1 runs the scan on
+    that many processes (parallel.py), with the same results in the same order."""
     paths = list(paths)
     validators = validators or compiled.validators
+    if jobs > 1 and sink is not None and "-" not in paths:
+        from . import parallel
+
+        if parallel.available():
+            return parallel.scan_parallel(paths, compiled, jobs=jobs, as_of=as_of, lang=lang, validators=validators,
+                                          sink=sink, observer=observer)
     context = Context()
     spooled = None
     if needs_context(compiled):

@@ -153,9 +153,12 @@ class Reader:
     look-up) reads quietly and leaves reporting to the main pass.
     """
 
-    def __init__(self, prefilter: re.Pattern[bytes] | None = None) -> None:
+    def __init__(self, prefilter: re.Pattern[bytes] | None = None, *, quiet: bool | None = None,
+                 raw: bool = False) -> None:
         self.prefilter = prefilter
-        self.quiet = prefilter is not None
+        self.quiet = prefilter is not None if quiet is None else quiet
+        #: hand on JSON Lines as `Lines` batches, unparsed (for worker processes to parse)
+        self.raw = raw
 
     def read(self, paths: Iterable[str]) -> Iterator[Item]:
         for path in paths:
@@ -288,17 +291,29 @@ class Reader:
             yield (value, path, None, None)
 
     def _lines(self, stream: IO[bytes], path: str, first: bytes | None = None, skipped: int = 0) -> Iterator[Item]:
-        """JSON Lines: one document a line, streamed.
+        """JSON Lines: one document a line, streamed (in batches of lines, parsed here, or with
+        `raw` handed on as they are, for a worker process to parse: parallel.py)."""
+        for piece in self._batches(stream, path, first, skipped):
+            if piece.__class__ is not Lines:
+                yield piece
+            elif self.raw:
+                yield piece  # type: ignore[misc]
+            else:
+                yield from parse_lines(piece, self.prefilter, self.quiet)  # type: ignore[arg-type]
+
+    def _batches(self, stream: IO[bytes], path: str, first: bytes | None, skipped: int) -> Iterator[Lines | InputError]:
+        """The lines of a JSON Lines stream in batches, with the errors of reading between them.
 
         `first` holds lines already read while sniffing the stream (split here
         again), after `skipped` blank lines.
         """
-        prefilter = self.prefilter
         quiet = self.quiet
         number = skipped
         seen = False
         readline = stream.readline
         pending = first.splitlines(keepends=True) if first else []
+        batch: list[bytes] = []
+        size = 0
         try:
             line = pending.pop(0) if pending else readline(MAX_LINE_BYTES + 1)
             if number == 0 and line[:3] == _BOM:
@@ -308,31 +323,69 @@ class Reader:
                 if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
                     while line and not line.endswith(b"\n"):
                         line = readline(MAX_LINE_BYTES)
+                    if batch:
+                        yield Lines(path, number - len(batch), batch)
+                        batch, size = [], 0
                     if not quiet:
                         yield InputError(path, number, "", f"line longer than {MAX_LINE_BYTES // 2**20} MiB")
                     seen = True
-                elif prefilter is None or prefilter.search(line) is not None:
-                    try:
-                        document = orjson.loads(line)
-                        if _inexact(line):
-                            document = _exact_loads(line)
-                        yield (document, path, number, None)
-                        seen = True
-                    except Exception:
-                        if line.strip(_WHITESPACE):
-                            seen = True
-                            found = _slow_line(line, path, number)
-                            if found.__class__ is tuple or not quiet:
-                                yield found
                 else:
-                    seen = True
+                    batch.append(line)
+                    size += len(line)
+                    if not seen and line.strip(_WHITESPACE):
+                        seen = True
+                    if len(batch) >= BATCH_LINES or size >= BATCH_BYTES:
+                        yield Lines(path, number - len(batch) + 1, batch)
+                        batch, size = [], 0
                 line = pending.pop(0) if pending else readline(MAX_LINE_BYTES + 1)
         except (OSError, EOFError, zlib.error) as e:
+            if batch:
+                yield Lines(path, number - len(batch) + 1, batch)
             if not quiet:
                 yield InputError(path, number + 1 if number else None, "", _archive_reason(e))
             return
+        if batch:
+            yield Lines(path, number - len(batch) + 1, batch)
         if not seen and not quiet:
             yield InputError(path, None, "", "empty file: no document")
+
+
+#: lines of JSON Lines handed on together (about 1 MB of a catalog's documents)
+BATCH_LINES = 500
+BATCH_BYTES = 1 << 20
+
+
+class Lines:
+    """Consecutive lines of a JSON Lines file, from line number `first`, not parsed yet."""
+
+    __slots__ = ("path", "first", "lines")
+
+    def __init__(self, path: str, first: int, lines: list[bytes]) -> None:
+        self.path, self.first, self.lines = path, first, lines
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return Lines, (self.path, self.first, self.lines)
+
+
+def parse_lines(batch: Lines, prefilter: re.Pattern[bytes] | None = None, quiet: bool = False) -> Iterator[Item]:
+    """The documents (and, unless `quiet`, the broken lines) of a batch; a `prefilter` skips lines
+    without a match (a pre-pass that reads only some kinds)."""
+    path = batch.path
+    number = batch.first - 1
+    for line in batch.lines:
+        number += 1
+        if prefilter is not None and prefilter.search(line) is None:
+            continue
+        try:
+            document = orjson.loads(line)
+            if _inexact(line):
+                document = _exact_loads(line)
+            yield (document, path, number, None)
+        except Exception:
+            if line.strip(_WHITESPACE):
+                found = _slow_line(line, path, number)
+                if found.__class__ is tuple or not quiet:
+                    yield found
 
 
 def _slow_line(line: bytes, path: str, number: int) -> Item:

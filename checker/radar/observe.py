@@ -98,6 +98,16 @@ class Observer:
             self.hits.append(Hit(f.merchant_id, f.product_id, f.rule, f.family, f.penalty, kind, f.document.id,
                                  f.document.source, at, f.path, f.message))
 
+    def fresh(self) -> Observer:
+        """An empty observer for the same scan (one per worker batch of a parallel scan)."""
+        return Observer(self.as_of)
+
+    def merge(self, other: Observer) -> None:
+        """Take in what a fresh copy saw, as if this observer had seen it next."""
+        self.products.update(other.products)
+        self.unevaluated |= other.unevaluated
+        self.hits.extend(other.hits)
+
     def observation(self, rules: Iterable[str], *, pack_hash: str = "", documents: int = 0) -> Observation:
         return Observation(self.as_of, frozenset(rules), dict(self.products), frozenset(self.unevaluated),
                            tuple(self.hits), pack_hash, documents)
