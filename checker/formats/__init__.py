@@ -27,6 +27,9 @@ FORMATS = {
     "text": "text",
     "json": "json",
     "jsonl": "jsonl",
+    "sarif": "sarif",
+    "junit": "junit",
+    "github": "github",
 }
 
 
