@@ -30,6 +30,7 @@ FORMATS = {
     "sarif": "sarif",
     "junit": "junit",
     "github": "github",
+    "html": "html",
 }
 
 

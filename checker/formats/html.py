@@ -1,0 +1,554 @@
+"""`--format html`: one self-contained audit page for a compliance lead.
+
+The page carries everything inline and fetches nothing: CSS, a few lines of
+vanilla JavaScript (filter the findings by text, family, severity and
+merchant; `#family=epr&severity=error&merchant=M-1&q=text` in the URL sets
+the filter, so a filtered view can be shared) and SVG bar charts. A
+Content-Security-Policy meta tag forbids any load from outside, should a
+browser ever be asked to.
+
+Counts a test or a script can read back from the DOM:
+
+- `#count-findings`, `#count-documents`, `#count-read`, `#count-errors`,
+  `#count-not-evaluated`: the report's summary; `#count-visible`: rows the
+  filter shows;
+- `svg#chart-family`, `#chart-severity`, `#chart-merchant`: one
+  `<g data-key=... data-count=...>` per bar (the merchant chart's last bar,
+  "others", has `data-others`);
+- `#top-rules` rows: `data-rule`, and `<td data-count>`;
+- `#findings` rows: `data-family`, `data-severity`, `data-merchant`; every
+  finding has a row, in the report's order. `#errors` and `#not-evaluated`
+  have a row per entry.
+
+A pure renderer: no I/O, no clock (the report's metadata says when the
+listings were judged; a `generated_at` in it is shown when the caller adds
+one), the same report gives the same bytes. `color` is accepted for the
+renderer interface and has no effect; `pack` (a Pack, or a CompiledPack)
+gives the top rules their titles.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from html import escape
+from typing import Any
+
+from ..model import FAMILIES, Report
+
+#: merchants charted by name; the rest are one "others" bar
+TOP_MERCHANTS = 20
+#: rules listed in the top-rules table
+TOP_RULES = 10
+
+_WORDS = {
+    "en": {
+        "title": "Compliance audit report",
+        "scan": "About this scan",
+        "tool": "Tool",
+        "pack": "Policy pack",
+        "pack_version": "Pack version",
+        "content_hash": "Pack content hash (SHA-256)",
+        "as_of": "Listings judged as of",
+        "orders_note": "orders are judged at their own created_at",
+        "generated": "Generated",
+        "lang": "Language",
+        "documents": "Documents checked",
+        "read": "Documents read",
+        "errors_count": "Unreadable or invalid",
+        "findings": "Findings",
+        "not_evaluated_count": "Rules not evaluated",
+        "overview": "Overview",
+        "by_family": "Findings by family",
+        "by_severity": "Findings by severity",
+        "by_merchant": "Findings by merchant (top {n})",
+        "others": "others ({n} merchants)",
+        "chart_hint": "Click a bar to filter the findings below.",
+        "top_rules": "Top rules",
+        "more_rules": "{n} more rule(s) with {count} finding(s) in all.",
+        "rule": "Rule",
+        "rule_title": "Title",
+        "family": "Family",
+        "severity": "Severity",
+        "count": "Findings",
+        "findings_table": "Findings",
+        "filter_text": "Filter: rule, product, path, message",
+        "all_families": "All families",
+        "all_severities": "All severities",
+        "all_merchants": "All merchants",
+        "reset": "Reset",
+        "showing": "{visible} of {total} match",
+        "more": "Show more ({shown} of {matching} shown)",
+        "document": "Document",
+        "merchant": "Merchant",
+        "path": "Path",
+        "message": "Message and remedy",
+        "fix": "Fix",
+        "listing": "listing",
+        "no_findings": "No findings.",
+        "errors": "Could not be checked",
+        "file": "File",
+        "line": "Line",
+        "pointer": "Pointer",
+        "reason": "Reason",
+        "no_errors": "Every document was read and valid.",
+        "not_evaluated": "Not evaluated",
+        "outcome": "Outcome",
+        "failed": "rule failed",
+        "lacked": "lacked data",
+        "no_not_evaluated": "Every rule that applied was evaluated.",
+        "no_merchant": "(no merchant)",
+    },
+    "zh": {
+        "title": "合规审计报告",
+        "scan": "本次扫描",
+        "tool": "工具",
+        "pack": "规则包",
+        "pack_version": "规则包版本",
+        "content_hash": "规则包内容哈希（SHA-256）",
+        "as_of": "商品判定时间",
+        "orders_note": "订单按其创建时间判定",
+        "generated": "生成时间",
+        "lang": "语言",
+        "documents": "已检查文档",
+        "read": "已读取文档",
+        "errors_count": "无法读取或无效",
+        "findings": "问题",
+        "not_evaluated_count": "未评估规则",
+        "overview": "概览",
+        "by_family": "按规则族统计",
+        "by_severity": "按严重程度统计",
+        "by_merchant": "按商家统计（前{n}名）",
+        "others": "其他（{n}个商家）",
+        "chart_hint": "点击柱条可筛选下方的问题明细。",
+        "top_rules": "命中最多的规则",
+        "more_rules": "另有{n}条规则，共{count}个问题。",
+        "rule": "规则",
+        "rule_title": "名称",
+        "family": "规则族",
+        "severity": "严重程度",
+        "count": "问题数",
+        "findings_table": "问题明细",
+        "filter_text": "筛选：规则、商品、位置、描述",
+        "all_families": "全部规则族",
+        "all_severities": "全部严重程度",
+        "all_merchants": "全部商家",
+        "reset": "重置",
+        "showing": "匹配 {visible} / {total}",
+        "more": "显示更多（已显示 {shown} / {matching}）",
+        "document": "文档",
+        "merchant": "商家",
+        "path": "位置",
+        "message": "问题与整改",
+        "fix": "整改",
+        "listing": "商品",
+        "no_findings": "未发现问题。",
+        "errors": "无法检查",
+        "file": "文件",
+        "line": "行",
+        "pointer": "位置",
+        "reason": "原因",
+        "no_errors": "所有文档均已读取且有效。",
+        "not_evaluated": "未评估",
+        "outcome": "结果",
+        "failed": "规则执行失败",
+        "lacked": "缺少数据",
+        "no_not_evaluated": "适用的规则均已评估。",
+        "no_merchant": "（无商家）",
+    },
+}
+_SEVERITY_ZH = {"error": "错误", "warning": "警告", "advice": "建议"}
+
+# No url(), no @import, no web fonts: the page must render offline exactly as here.
+_CSS = """
+:root{--fg:#1d2330;--muted:#5b6475;--line:#dde1e8;--bg:#f5f6f8;--card:#fff;--accent:#3454a4;
+--error:#c0392b;--warning:#b7791f;--advice:#2b6cb0}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,
+"Noto Sans","Noto Sans CJK SC","PingFang SC","Microsoft YaHei",sans-serif}
+header{background:#1f2b4d;color:#fff;padding:18px 28px}
+header h1{margin:0;font-size:22px}
+header p{margin:4px 0 0;color:#c9d2ea}
+main{padding:16px 28px 40px;max-width:1600px;margin:0 auto}
+section{margin:0 0 18px}
+h2{font-size:17px;margin:0 0 10px}
+h3{font-size:14px;margin:0 0 8px}
+figure{margin:0}
+.card{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:14px 16px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(140px,1fr));gap:10px;margin-bottom:12px}
+.stat{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:10px 14px}
+.stat b{display:block;font-size:26px;line-height:1.2}
+.stat span{color:var(--muted);font-size:12px}
+.stat.bad b{color:var(--error)}
+dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0}
+dl.meta dt{color:var(--muted)}
+dl.meta dd{margin:0;overflow-wrap:anywhere}
+#top-rules td:nth-last-child(-n+3),#top-rules th{white-space:nowrap}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:14px;align-items:start}
+svg.chart{display:block;width:100%;max-width:560px;height:auto}
+svg.chart text{font-size:12px;fill:var(--fg)}
+svg.chart text.n{fill:var(--muted)}
+svg.chart rect{fill:var(--accent)}
+svg.chart g[data-key=error] rect{fill:var(--error)}
+svg.chart g[data-key=warning] rect{fill:var(--warning)}
+svg.chart g[data-key=advice] rect{fill:var(--advice)}
+svg.chart g[data-others] rect{fill:#9aa3b5}
+svg.chart g.pick{cursor:pointer}
+svg.chart g.pick:hover rect{opacity:.75}
+.hint,.note{color:var(--muted);font-size:12px;margin:6px 0 0}
+table{border-collapse:collapse;width:100%;background:var(--card)}
+th,td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+th{background:#eef0f4;font-weight:600;position:sticky;top:0}
+td[data-count]{text-align:right;font-variant-numeric:tabular-nums}
+small{display:block;color:var(--muted);font-size:12px}
+code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+#findings{table-layout:fixed}
+#findings col:nth-child(1){width:3.5em}
+#findings col:nth-child(2){width:6em}
+#findings col:nth-child(3),#findings col:nth-child(4){width:15%}
+#findings col:nth-child(5){width:10%}
+#findings col:nth-child(6){width:12%}
+.js #findings:not(.ready) tbody{display:none}
+#findings td:nth-child(1){color:var(--muted);font-variant-numeric:tabular-nums}
+#findings td:nth-child(2){font-weight:600}
+#findings td:nth-child(6){font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+#findings tr[data-severity=error] td:nth-child(2){color:var(--error)}
+#findings tr[data-severity=warning] td:nth-child(2){color:var(--warning)}
+#findings tr[data-severity=advice] td:nth-child(2){color:var(--advice)}
+#findings tbody tr:hover{background:#f8f9fb}
+#not-evaluated tr[data-failed] td{color:var(--error)}
+.filters{display:flex;flex-wrap:wrap;gap:8px;align-items:center;margin:0 0 10px}
+.filters input,.filters select,.filters button{font:inherit;padding:4px 8px;border:1px solid #b9c0cc;border-radius:4px;background:#fff}
+.filters input{flex:1 1 260px}
+.filters output{color:var(--muted);margin-left:auto}
+#filter-more{font:inherit;margin:10px 0;padding:6px 14px;border:1px solid #b9c0cc;border-radius:4px;background:#fff;cursor:pointer}
+#filter-more[hidden]{display:none}
+@page{size:A4 landscape;margin:10mm}
+@media print{
+body{background:#fff;font-size:10pt}
+header{background:none;color:#000;padding:0 0 8px;border-bottom:2px solid #000}
+header p{color:#333}
+main{padding:8px 0;max-width:none}
+.filters,.hint,#filter-more{display:none}
+.card,.stat,figure{break-inside:avoid}
+th{position:static}
+tr{break-inside:avoid}
+}
+"""
+
+# Reads the filter from the URL hash at load, writes it back on change. Shows at most PAGE
+# matching rows at a time ("show more"): a browser lays out 100,000 table rows in minutes, 500 at once.
+_JS = """
+(function () {
+  var table = document.getElementById("findings");
+  if (!table) return;
+  var PAGE = 500, limit = PAGE, timer = 0, texts = null;
+  var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+  var box = {q: document.getElementById("filter-text"), family: document.getElementById("filter-family"),
+             severity: document.getElementById("filter-severity"), merchant: document.getElementById("filter-merchant")};
+  var matching = document.getElementById("count-visible"), more = document.getElementById("filter-more");
+  function apply(paging) {
+    if (!paging) limit = PAGE;
+    var q = box.q.value.trim().toLowerCase(), f = box.family.value, s = box.severity.value, m = box.merchant.value;
+    if (q && !texts) texts = rows.map(function (r) { return r.textContent.toLowerCase(); });
+    var n = 0;
+    for (var i = 0; i < rows.length; i++) {
+      var d = rows[i].dataset;
+      var ok = (!f || d.family === f) && (!s || d.severity === s) && (!m || d.merchant === m) &&
+               (!q || texts[i].indexOf(q) >= 0);
+      var show = ok && n < limit;
+      if (rows[i].hidden === show) rows[i].hidden = !show;
+      if (ok) n++;
+    }
+    matching.textContent = n;
+    more.hidden = n <= limit;
+    more.textContent = more.getAttribute("data-label").replace("{shown}", Math.min(n, limit)).replace("{matching}", n);
+    table.classList.add("ready");
+    var hash = [];
+    for (var k in box) if (box[k].value.trim()) hash.push(k + "=" + encodeURIComponent(box[k].value.trim()));
+    hash = hash.length ? "#" + hash.join("&") : "";
+    if (hash !== location.hash) {
+      try { history.replaceState(null, "", hash || location.pathname + location.search); } catch (e) { /* file: URL */ }
+    }
+  }
+  box.q.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(apply, rows.length > 5000 ? 250 : 0);
+  });
+  ["family", "severity", "merchant"].forEach(function (k) { box[k].addEventListener("change", function () { apply(); }); });
+  more.addEventListener("click", function () { limit += PAGE; apply(true); });
+  document.getElementById("filter-reset").addEventListener("click", function () {
+    for (var k in box) box[k].value = "";
+    apply();
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("svg[data-filter] g.pick"), function (g) {
+    g.addEventListener("click", function () {
+      box[g.parentNode.getAttribute("data-filter")].value = g.getAttribute("data-key");
+      apply();
+      table.scrollIntoView();
+    });
+  });
+  location.hash.slice(1).split("&").forEach(function (part) {
+    var eq = part.indexOf("="), k = part.slice(0, eq);
+    if (eq < 0 || !box.hasOwnProperty(k)) return;
+    try { box[k].value = decodeURIComponent(part.slice(eq + 1)); } catch (e) { /* not a filter */ }
+  });
+  apply();
+})();
+"""
+
+
+def _e(value: Any) -> str:
+    """Text or attribute value, escaped (quotes too)."""
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _ranked(counts: Counter[str]) -> list[tuple[str, int]]:
+    """Most first; ties by name, so that the page is the same for the same report."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _bar_chart(chart_id: str, label: str, bars: list[tuple[str, str, int, bool]], filter_name: str | None) -> str:
+    """A horizontal bar chart; bars are (key, label, count, others)."""
+    row, label_w, bar_w, width = 24, 190, 300, 560
+    height = len(bars) * row + 6
+    top = max((count for _, _, count, _ in bars), default=0) or 1
+    out = [
+        f'<svg class="chart" id="{chart_id}" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'role="img" aria-label="{_e(label)}"' + (f' data-filter="{filter_name}"' if filter_name else "") + ">"
+    ]
+    for i, (key, text, count, others) in enumerate(bars):
+        y = 3 + i * row
+        w = round(count / top * bar_w, 1) if count else 0
+        if count and w < 1:
+            w = 1
+        pick = filter_name is not None and not others and key != "" and count > 0
+        short = text if len(text) <= 26 else text[:25] + "…"
+        out.append(
+            f'<g{" class=pick" if pick else ""} data-key="{_e(key)}" data-count="{count}"'
+            + (" data-others" if others else "")
+            + f"><title>{_e(text)}: {count}</title>"
+            f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end">{_e(short)}</text>'
+            f'<rect x="{label_w}" y="{y + 4}" width="{w}" height="16" rx="2"/>'
+            f'<text class="n" x="{label_w + w + 6}" y="{y + 16}">{count}</text></g>'
+        )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _options(name: str, label: str, choices: Iterable[tuple[str, str]]) -> str:
+    opts = "".join(f'<option value="{_e(value)}">{_e(text)}</option>' for value, text in choices)
+    return f'<select id="filter-{name}" aria-label="{_e(label)}"><option value="">{_e(label)}</option>{opts}</select>'
+
+
+def render(report: Report, *, lang: str = "en", color: bool = False, pack: Any = None) -> str:
+    words = _WORDS.get(lang, _WORDS["en"])
+
+    def sev(name: str) -> str:
+        return _SEVERITY_ZH.get(name, name) if lang == "zh" else name
+
+    summary = report.summary()
+    families = list(FAMILIES) + sorted(k for k in summary["by_family"] if k not in FAMILIES)
+    merchants = _ranked(Counter(f.merchant_id or "" for f in report.findings))
+    return "".join(
+        (
+            _head(report.metadata, words, lang),
+            _scan(summary, report.metadata, words, sev),
+            _overview(report, summary, families, merchants, words, sev, getattr(pack, "pack", pack), lang),
+            _findings(report, summary, families, merchants, words, sev),
+            _unchecked(report, words),
+            f"</main>\n<script>{_JS}</script>\n</body>\n</html>\n",
+        )
+    )
+
+
+def _head(meta: dict[str, Any], words: dict[str, str], lang: str) -> str:
+    policy = meta.get("policy_pack") or {}
+    parts = []
+    if policy:
+        parts.append(f"{words['pack']} {policy.get('name', '')} {policy.get('version', '')}".strip())
+    if meta.get("as_of"):
+        parts.append(f"{words['as_of']} {meta['as_of']}")
+    line = " · ".join(parts)
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{"zh-Hans" if lang == "zh" else "en"}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; '
+        "script-src 'unsafe-inline'; base-uri 'none'; form-action 'none'\">\n"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_e(words['title'])}{' — ' + _e(line) if line else ''}</title>\n"
+        '<script>document.documentElement.className = "js"</script>\n'
+        f"<style>{_CSS}</style>\n</head>\n<body>\n"
+        f"<header><h1>{_e(words['title'])}</h1>" + (f"<p>{_e(line)}</p>" if line else "") + "</header>\n<main>\n"
+    )
+
+
+def _scan(summary: dict[str, Any], meta: dict[str, Any], words: dict[str, str], sev: Callable[[str], str]) -> str:
+    """The counts, then what the scan was run with."""
+    out = [f'<section id="scan"><h2>{_e(words["scan"])}</h2><div class="cards">']
+    for key, word, bad in (
+        ("findings", "findings", summary["findings"] > 0),
+        ("documents", "documents", False),
+        ("read", "read", False),
+        ("errors", "errors_count", summary["errors"] > 0),
+        ("not-evaluated", "not_evaluated_count", summary["not_evaluated"] > 0),
+    ):
+        value = summary[key.replace("-", "_")]
+        out.append(f'<div class="stat{" bad" if bad else ""}"><b id="count-{key}">{value}</b>'
+                   f"<span>{_e(words[word])}</span></div>")
+    for name, count in summary["by_severity"].items():
+        out.append(f'<div class="stat"><b id="count-severity-{_e(name)}">{count}</b><span>{_e(sev(name))}</span></div>')
+    out.append('</div><div class="card"><dl class="meta" id="metadata">')
+    policy = meta.get("policy_pack") or {}
+    rows: list[tuple[str, str, str]] = []
+    if meta.get("tool") or meta.get("version"):
+        rows.append(("tool", words["tool"], f"{meta.get('tool', '')} {meta.get('version', '')}".strip()))
+    if policy:
+        rows.append(("pack", words["pack"], str(policy.get("name", ""))))
+        rows.append(("pack_version", words["pack_version"], str(policy.get("version", ""))))
+        rows.append(("content_hash", words["content_hash"], str(policy.get("content_hash", ""))))
+    if meta.get("as_of"):
+        rows.append(("as_of", words["as_of"], f"{meta['as_of']} ({words['orders_note']})"))
+    if meta.get("generated_at"):
+        rows.append(("generated_at", words["generated"], str(meta["generated_at"])))
+    if meta.get("lang"):
+        rows.append(("lang", words["lang"], str(meta["lang"])))
+    known = {"tool", "version", "policy_pack", "as_of", "generated_at", "lang"}
+    rows += [(key, key, str(meta[key])) for key in sorted(meta) if key not in known]
+    for key, label, value in rows:
+        body = f"<code>{_e(value)}</code>" if key == "content_hash" else _e(value)
+        out.append(f'<dt>{_e(label)}</dt><dd data-meta="{_e(key)}">{body}</dd>')
+    out.append("</dl></div></section>\n")
+    return "".join(out)
+
+
+def _overview(
+    report: Report,
+    summary: dict[str, Any],
+    families: list[str],
+    merchants: list[tuple[str, int]],
+    words: dict[str, str],
+    sev: Callable[[str], str],
+    pack: Any,
+    lang: str,
+) -> str:
+    """The three charts and the top rules."""
+    by_family, by_severity = summary["by_family"], summary["by_severity"]
+    merchant_bars = [(m, m or words["no_merchant"], n, False) for m, n in merchants[:TOP_MERCHANTS]]
+    rest = merchants[TOP_MERCHANTS:]
+    if rest:
+        merchant_bars.append(("", words["others"].format(n=len(rest)), sum(n for _, n in rest), True))
+    merchant_title = words["by_merchant"].format(n=TOP_MERCHANTS)
+    out = [
+        f'<section id="overview"><h2>{_e(words["overview"])}</h2><div class="grid">',
+        f'<figure class="card"><h3>{_e(words["by_family"])}</h3>',
+        _bar_chart("chart-family", words["by_family"], [(k, k, by_family.get(k, 0), False) for k in families], "family"),
+        f'</figure><figure class="card"><h3>{_e(words["by_severity"])}</h3>',
+        _bar_chart("chart-severity", words["by_severity"], [(k, sev(k), n, False) for k, n in by_severity.items()],
+                   "severity"),
+        f'<p class="hint">{_e(words["chart_hint"])}</p></figure><figure class="card"><h3>{_e(merchant_title)}</h3>',
+        _bar_chart("chart-merchant", merchant_title, merchant_bars, "merchant"),
+        "</figure>",
+    ]
+    rules = _ranked(Counter(f.rule for f in report.findings))
+    first: dict[str, tuple[str, str]] = {}
+    for f in report.findings:
+        first.setdefault(f.rule, (f.family, f.severity))
+    titled = pack is not None and hasattr(pack, "rule")
+    out.append(
+        f'<div class="card"><h3>{_e(words["top_rules"])}</h3><table id="top-rules"><thead><tr>'
+        f'<th>{_e(words["rule"])}</th>' + (f'<th>{_e(words["rule_title"])}</th>' if titled else "")
+        + f'<th>{_e(words["family"])}</th><th>{_e(words["severity"])}</th><th>{_e(words["count"])}</th></tr>'
+        "</thead><tbody>"
+    )
+    for rule_id, count in rules[:TOP_RULES]:
+        family, severity = first[rule_id]
+        title = ""
+        if titled:
+            rule = pack.rule(rule_id)
+            title = f"<td>{_e(rule.title.get(lang) if rule is not None else '')}</td>"
+        out.append(f'<tr data-rule="{_e(rule_id)}"><td><code>{_e(rule_id)}</code></td>{title}<td>{_e(family)}</td>'
+                   f"<td>{_e(sev(severity))}</td><td data-count>{count}</td></tr>")
+    out.append("</tbody></table>")
+    if len(rules) > TOP_RULES:
+        more = rules[TOP_RULES:]
+        out.append(f'<p class="note">{_e(words["more_rules"].format(n=len(more), count=sum(n for _, n in more)))}</p>')
+    out.append("</div></div></section>\n")
+    return "".join(out)
+
+
+def _findings(
+    report: Report,
+    summary: dict[str, Any],
+    families: list[str],
+    merchants: list[tuple[str, int]],
+    words: dict[str, str],
+    sev: Callable[[str], str],
+) -> str:
+    """The filter bar and a row per finding, in the report's order."""
+    total = len(report.findings)
+    showing = words["showing"].format(visible=f'<b id="count-visible">{total}</b>', total=total)
+    out = [
+        (
+            f'<section id="findings-section"><h2>{_e(words["findings_table"])}</h2><div class="filters">'
+            f'<input type="search" id="filter-text" placeholder="{_e(words["filter_text"])}" '
+            f'aria-label="{_e(words["filter_text"])}">'
+        ),
+        _options("family", words["all_families"], [(k, f"{k} ({summary['by_family'].get(k, 0)})") for k in families]),
+        _options("severity", words["all_severities"], [(k, f"{sev(k)} ({n})") for k, n in summary["by_severity"].items()]),
+        _options("merchant", words["all_merchants"], [(m, f"{m} ({n})") for m, n in merchants if m]),
+        f'<button type="button" id="filter-reset">{_e(words["reset"])}</button><output>{showing}</output></div>',
+        (
+            '<table id="findings"><colgroup><col><col><col><col><col><col><col></colgroup><thead><tr>'
+            f'<th>#</th><th>{_e(words["severity"])}</th><th>{_e(words["rule"])}</th><th>{_e(words["document"])}</th>'
+            f'<th>{_e(words["merchant"])}</th><th>{_e(words["path"])}</th><th>{_e(words["message"])}</th></tr>'
+            "</thead><tbody>\n"
+        ),
+    ]
+    fix, listing = _e(words["fix"]), _e(words["listing"])
+    for n, f in enumerate(report.findings, 1):
+        doc = f.document
+        rule_note = _e(f.family) + (f" · {_e(f.penalty)}" if f.penalty else "")
+        product = f" · {listing} {_e(f.product_id)}" if f.product_id is not None and f.product_id != doc.id else ""
+        # one compact line per finding (100,000 of them make a page of ~70 MB); </td> is implied in HTML5
+        out.append(
+            f'<tr data-family="{_e(f.family)}" data-severity="{_e(f.severity)}" data-merchant="{_e(f.merchant_id)}">'
+            f"<td>{n}<td>{_e(sev(f.severity))}<td>{_e(f.rule)}<small>{rule_note}</small>"
+            f"<td>{_e(doc.kind)} {_e(doc.id)}{product}<small>{_e(doc.source)}</small><td>{_e(f.merchant_id)}"
+            f"<td>{_e(f.path)}<td>{_e(f.message)}<small>{fix}: {_e(f.remedy)}</small></tr>\n"
+        )
+    out.append(f'</tbody></table><button type="button" id="filter-more" data-label="{_e(words["more"])}" hidden></button>')
+    if not report.findings:
+        out.append(f'<p class="note">{_e(words["no_findings"])}</p>')
+    out.append("</section>\n")
+    return "".join(out)
+
+
+def _unchecked(report: Report, words: dict[str, str]) -> str:
+    """What could not be read, and the rules that were not evaluated."""
+    out = [f'<section><h2>{_e(words["errors"])}</h2>']
+    if report.errors:
+        out.append(f'<table id="errors"><thead><tr><th>{_e(words["file"])}</th><th>{_e(words["line"])}</th>'
+                   f'<th>{_e(words["pointer"])}</th><th>{_e(words["reason"])}</th></tr></thead><tbody>\n')
+        for err in report.errors:
+            more = "".join(f"<small>{_e(m)}</small>" for m in err.more)
+            out.append(f"<tr data-error><td>{_e(err.file)}<td>{_e(err.line)}<td>{_e(err.pointer)}"
+                       f"<td>{_e(err.reason)}{more}</tr>\n")
+        out.append("</tbody></table>")
+    else:
+        out.append(f'<p class="note" id="errors">{_e(words["no_errors"])}</p>')
+    out.append(f'</section>\n<section><h2>{_e(words["not_evaluated"])}</h2>')
+    if report.not_evaluated:
+        out.append(f'<table id="not-evaluated"><thead><tr><th>{_e(words["rule"])}</th><th>{_e(words["document"])}</th>'
+                   f'<th>{_e(words["outcome"])}</th><th>{_e(words["reason"])}</th></tr></thead><tbody>\n')
+        for entry in report.not_evaluated:
+            doc = entry.document
+            outcome = words["failed"] if entry.failed else words["lacked"]
+            out.append(f'<tr data-not-evaluated{" data-failed" if entry.failed else ""}><td>{_e(entry.rule)}'
+                       f"<small>{_e(entry.family)}</small><td>{_e(doc.kind)} {_e(doc.id)}<small>{_e(doc.source)}</small>"
+                       f"<td>{_e(outcome)}<td>{_e(entry.reason)}</tr>\n")
+        out.append("</tbody></table>")
+    else:
+        out.append(f'<p class="note" id="not-evaluated">{_e(words["no_not_evaluated"])}</p>')
+    out.append("</section>\n")
+    return "".join(out)

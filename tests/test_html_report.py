@@ -1,0 +1,453 @@
+"""`--format html`: the self-contained audit page, read back as a browser and a script would.
+
+The fast tests parse the page as written; the browser tests run Debian's
+chromium headless on it (`--dump-dom` after the page's script ran, a
+screenshot, and Playwright typing into the filter), and compare what the
+page says with the report's JSON output. They skip only where chromium is
+not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import struct
+import subprocess
+from collections import Counter
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import checker
+from checker.formats import html as html_format
+from checker.formats import render
+from checker.model import DocumentRef, Finding, InputError, NotEvaluated, Report
+
+from .conftest import ROOT
+
+AS_OF = "2022-12-28"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium): no browser to render in"
+)
+#: as the machine notes advise: no background connections (the network is closed), a fresh profile
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+)
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+class Page(HTMLParser):
+    """What a test reads back from a report page: texts by id, headings, chart bars, table rows."""
+
+    def __init__(self, markup: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root: dict[str, str | None] = {}
+        self.ids: dict[str, str] = {}
+        self.meta: dict[str, str] = {}
+        self.classes: dict[str, str] = {}
+        self.headings: list[tuple[str, str]] = []
+        self.bars: dict[str, list[dict[str, Any]]] = {}
+        self.rows: dict[str, list[dict[str, Any]]] = {}
+        self.options: dict[str, list[str]] = {}
+        self._open: list[tuple[str, Any]] = []  # (tag, where the text goes)
+        self._svg: str | None = None
+        self._table: str | None = None
+        self._select: str | None = None
+        self._tbody = False
+        self._row: dict[str, Any] | None = None
+        self.feed(markup)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "html":
+            self.root = a
+        if "id" in a:
+            self.classes[a["id"] or ""] = a.get("class") or ""
+        if tag == "svg":
+            self._svg = a.get("id")
+            self.bars[self._svg or ""] = []
+        elif tag == "g" and self._svg:
+            self.bars[self._svg].append(a)
+        elif tag == "table":
+            self._table = a.get("id")
+            self.rows[self._table or ""] = []
+        elif tag == "tbody":
+            self._tbody = True
+        elif tag == "tr" and self._tbody:
+            self._row = {**a, "text": []}
+            self.rows[self._table or ""].append(self._row)
+        elif tag == "select":
+            self._select = a.get("id")
+            self.options[self._select or ""] = []
+        elif tag == "option" and self._select:
+            self.options[self._select].append(a.get("value") or "")
+        if tag in ("h1", "h2", "h3", "th") or (tag == "title" and self._svg is None):
+            self._open.append((tag, ("heading", tag)))
+        elif tag in ("b", "span", "p") and a.get("id"):
+            self._open.append((tag, ("id", a["id"])))
+        elif tag == "dd" and a.get("data-meta"):
+            self._open.append((tag, ("meta", a["data-meta"])))
+        elif tag == "td" and "data-count" in a and self._row is not None:
+            self._open.append((tag, ("count", self._row)))
+        if self._open and self._open[-1][0] == tag:
+            self._open[-1] = (tag, (*self._open[-1][1], []))
+
+    def handle_data(self, data: str) -> None:
+        for _, target in self._open:
+            target[-1].append(data)
+        if self._row is not None:
+            self._row["text"].append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._open and self._open[-1][0] == tag:
+            _, target = self._open.pop()
+            text = "".join(target[-1])
+            if target[0] == "heading":
+                self.headings.append((target[1], text))
+            elif target[0] == "id":
+                self.ids[target[1]] = text
+            elif target[0] == "meta":
+                self.meta[target[1]] = text
+            elif target[0] == "count":
+                target[1]["count"] = int(text)
+        if tag == "svg":
+            self._svg = None
+        elif tag == "table":
+            self._table, self._tbody = None, False
+        elif tag == "tbody":
+            self._tbody = False
+        elif tag == "select":
+            self._select = None
+        elif tag == "tr" and self._row is not None:
+            self._row["text"] = "".join(self._row["text"])
+            self._row = None
+
+    def chart(self, chart_id: str) -> dict[str, int]:
+        return {bar["data-key"]: int(bar["data-count"]) for bar in self.bars[chart_id]}
+
+    def visible(self, table: str = "findings") -> list[dict[str, Any]]:
+        return [row for row in self.rows[table] if "hidden" not in row]
+
+
+def assert_counts_match(page: Page, report: Report) -> None:
+    """Every count the page shows is the JSON output's, and every finding has its row."""
+    output = json.loads(render(report, "json"))
+    summary = output["summary"]
+    assert {
+        "findings": summary["findings"],
+        "documents": summary["documents"],
+        "read": summary["read"],
+        "errors": summary["errors"],
+        "not-evaluated": summary["not_evaluated"],
+        **{f"severity-{name}": count for name, count in summary["by_severity"].items()},
+    } == {key: int(page.ids[f"count-{key}"]) for key in (
+        "findings", "documents", "read", "errors", "not-evaluated", "severity-error", "severity-warning", "severity-advice"
+    )}
+    assert summary["by_family"] == page.chart("chart-family")
+    assert summary["by_severity"] == page.chart("chart-severity")
+    assert summary["findings"] == sum(page.chart("chart-merchant").values())
+    rows = page.rows["findings"]
+    assert len(output["findings"]) == len(rows) == summary["findings"]
+    assert [(f["family"], f["severity"], f["merchant_id"] or "") for f in output["findings"]] == [
+        (row["data-family"], row["data-severity"], row["data-merchant"]) for row in rows
+    ]
+    assert summary["errors"] == len(page.rows.get("errors", []))
+    assert summary["not_evaluated"] == len(page.rows.get("not-evaluated", []))
+    by_rule = Counter(f["rule"] for f in output["findings"])
+    top = page.rows["top-rules"]
+    assert top and [(row["data-rule"], row["count"]) for row in top] == [(rule, by_rule[rule]) for rule, _ in
+                                                                          sorted(by_rule.items(), key=lambda kv: (-kv[1], kv[0]))][:len(top)]
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory: pytest.TempPathFactory) -> Report:
+    """The bundled catalog scanned as of AS_OF, beside a file of three broken documents (so errors count)."""
+    broken = tmp_path_factory.mktemp("broken") / "broken.jsonl"
+    broken.write_text(
+        '{"kind": "product", "id": "P-BROKEN", "merchant_id": "M-1"}\nnot json\n{"kind": "spaceship", "id": "S-1"}\n',
+        encoding="utf-8",
+    )
+    with pytest.MonkeyPatch.context() as mp:  # the module-wide scan also uses the private pack cache
+        mp.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "pack-cache"))
+        report = checker.scan([ROOT / "fixtures", broken], as_of=AS_OF)
+    assert report.findings and report.errors and report.not_evaluated
+    return report
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "pack-cache"))
+        return checker.load_policies().pack
+
+
+def hostile_report(merchants: int = 1, per_merchant: int = 1) -> Report:
+    """A report built by hand whose every text tries to break out of the page."""
+    findings = []
+    for m in range(merchants):
+        for i in range(per_merchant):
+            findings.append(
+                Finding(
+                    rule="quality/<b>bold</b>",
+                    family="quality",
+                    severity=("error", "warning", "advice")[i % 3],
+                    penalty=None,
+                    document=DocumentRef("product", f'P-{m}-{i}"><img src=x onerror=alert(1)>', "dir/a&b.json:3"),
+                    merchant_id=f"M-{m:02d}",
+                    path="/title",
+                    message=f'Title "</td></tr><script>alert(\'x\')</script>" & 价格 <{i}>',
+                    remedy="Remove <script> & 'quotes' from the title; 删除标题中的脚本",
+                    product_id=f"P-{m}-{i}",
+                )
+            )
+    return Report(
+        tuple(findings),
+        (InputError("x<y>.json", 2, "/a", "not valid JSON: <script>", ("</td>more",)),),
+        (NotEvaluated("quality/<i>", "quality", DocumentRef("product", "P<1>", "s&t.json"), "needs <merchant>"),),
+        documents=len(findings),
+        metadata={"tool": "compliance", "version": "0.1.0", "as_of": "2022-12-28T00:00:00-08:00", "lang": "en",
+                  "policy_pack": {"name": "team<pack>", "version": "1&2", "content_hash": "ab" * 32}},
+    )
+
+
+# -- without a browser
+
+
+def test_page_fetches_nothing(scanned: Report, pack: Any) -> None:
+    """The page has no address, source or import of anything outside it, and a policy that forbids loads."""
+    page = html_format.render(scanned, pack=pack)
+    assert page.startswith("<!DOCTYPE html>\n")
+    found = {needle for needle in ("http://", "https://", "src=", "href=", "url(", "@import", "<link", "<img",
+                                   "<iframe", "<object", "<embed", "//fonts") if needle in page.lower()}
+    assert set() == found
+    assert "Content-Security-Policy\" content=\"default-src 'none';" in page
+    assert 2 == page.count("<script>")  # the page's own two: the js class, the filter
+
+
+def test_counts_in_page_match_json_output(scanned: Report, pack: Any) -> None:
+    """The page as written carries the JSON output's counts, and a row per finding, in order."""
+    page = Page(html_format.render(scanned, pack=pack))
+    assert_counts_match(page, scanned)
+    assert page.visible() == page.rows["findings"]  # scripts not run: nothing is hidden
+
+
+def test_everything_is_escaped() -> None:
+    """Messages, ids, paths and reasons with markup, quotes, & and Chinese come out as text, not markup."""
+    report = hostile_report()
+    markup = html_format.render(report)
+    assert 2 == markup.count("<script")
+    assert "<img" not in markup and "<b>bold" not in markup and "<i>" not in markup
+    page = Page(markup)
+    (row,) = page.rows["findings"]
+    finding = report.findings[0]
+    assert finding.message in row["text"] and finding.remedy in row["text"] and finding.document.id in row["text"]
+    assert "quality/<b>bold</b>" in row["text"]
+    assert ("quality", "M-00") == (row["data-family"], row["data-merchant"])
+    assert 1 == len(page.rows["errors"]) and "not valid JSON: <script>" in page.rows["errors"][0]["text"]
+    assert "needs <merchant>" in page.rows["not-evaluated"][0]["text"]
+    assert ("team<pack>", "1&2") == (page.meta["pack"], page.meta["pack_version"])
+
+
+def test_zh_headings_are_chinese(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """With lang="zh" every heading, column and label of the page is Chinese; with "en" none is."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COMPLIANCE_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "pack-cache"))
+        report = checker.scan([ROOT / "fixtures"], as_of=AS_OF, lang="zh")
+    zh = Page(html_format.render(report, lang="zh"))
+    assert "zh-Hans" == zh.root["lang"]
+    headings = [text for _, text in zh.headings if text != "#"]
+    assert len(headings) > 15
+    assert [] == [text for text in headings if not CJK.search(text)]
+    assert "合规审计报告" == zh.headings[0][1].split(" — ")[0]  # <title>
+    assert CJK.search(zh.meta["as_of"])  # with the note on orders' own times
+    en = Page(html_format.render(report, lang="en"))
+    assert [] == [text for _, text in en.headings if CJK.search(text)]
+
+
+def test_merchant_chart_top_20_and_others() -> None:
+    """The merchant chart names the 20 merchants with most findings, most first, and adds up the rest."""
+    findings = [
+        Finding("quality/x", "quality", "advice", None, DocumentRef("product", f"P{m}-{i}", "f.json"), f"M-{m:02d}",
+                "/title", "m", "r")
+        for m in range(25)
+        for i in range(m + 1)  # merchant M-24 has 25 findings, M-00 one
+    ]
+    page = Page(html_format.render(Report(tuple(findings), (), (), len(findings))))
+    bars = page.bars["chart-merchant"]
+    assert [f"M-{m:02d}" for m in range(24, 4, -1)] == [bar["data-key"] for bar in bars[:20]]
+    assert ("data-others", 1 + 2 + 3 + 4 + 5) == ("data-others" in bars[20] and "data-others", int(bars[20]["data-count"]))
+    assert 21 == len(bars)
+    assert 25 == len(page.options["filter-merchant"]) - 1  # every merchant can be filtered on
+
+
+def test_top_rules_have_titles_from_the_pack(scanned: Report, pack: Any) -> None:
+    """Given the pack, the top rules show the rules' titles in the page's language."""
+    with_pack = Page(html_format.render(scanned, pack=pack))
+    rule = pack.rule(with_pack.rows["top-rules"][0]["data-rule"])
+    assert rule.title.en in with_pack.rows["top-rules"][0]["text"]
+    assert rule.title.zh in Page(html_format.render(scanned, lang="zh", pack=pack)).rows["top-rules"][0]["text"]
+    assert rule.title.en not in Page(html_format.render(scanned)).rows["top-rules"][0]["text"]
+
+
+def test_metadata_block(scanned: Report) -> None:
+    """The scan's time, pack name, version and content hash are shown, and a caller's generated_at."""
+    import attrs
+
+    meta = scanned.metadata
+    page = Page(html_format.render(attrs.evolve(scanned, metadata={**meta, "generated_at": "2022-12-28T09:00:00Z"})))
+    policy = meta["policy_pack"]
+    assert (policy["name"], policy["version"], policy["content_hash"], "2022-12-28T09:00:00Z") == (
+        page.meta["pack"], page.meta["pack_version"], page.meta["content_hash"], page.meta["generated_at"]
+    )
+    assert page.meta["as_of"].startswith("2022-12-28T00:00:00-08:00")
+
+
+def test_empty_report_and_determinism(scanned: Report, pack: Any) -> None:
+    """A report with nothing in it is a page with zeros; the same report always gives the same page."""
+    page = Page(html_format.render(Report((), (), (), 0)))
+    assert ("0", [], 0) == (page.ids["count-findings"], page.rows["findings"], sum(page.chart("chart-family").values()))
+    assert html_format.render(scanned, pack=pack) == html_format.render(scanned, pack=pack)
+
+
+# -- in a real browser
+
+
+def run_chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    result = subprocess.run(
+        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+        check=False, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )
+    assert 0 == result.returncode, result.stderr[-2000:]
+    return result
+
+
+@pytest.fixture(scope="module")
+def report_file(scanned: Report, pack: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("html") / "report.html"
+    path.write_text(html_format.render(scanned, pack=pack), encoding="utf-8")
+    return path
+
+
+def dump_dom(url: str, profile: Path) -> Page:
+    """The DOM after the page's script ran, as chromium serializes it."""
+    return Page(run_chromium(profile, "--virtual-time-budget=2000", "--dump-dom", url).stdout)
+
+
+@needs_chromium
+def test_browser_dom_counts_match_json_output(scanned: Report, report_file: Path, tmp_path: Path) -> None:
+    """In chromium, after the script ran, the page's counts are the JSON output's and every finding shows."""
+    page = dump_dom(report_file.as_uri(), tmp_path / "profile")
+    assert "ready" in page.classes["findings"].split()  # the script ran to the end
+    assert_counts_match(page, scanned)
+    assert len(scanned.findings) == len(page.visible()) == int(page.ids["count-visible"])
+
+
+@needs_chromium
+def test_browser_filter_from_url_hash(scanned: Report, report_file: Path, tmp_path: Path) -> None:
+    """report.html#family=epr&severity=error shows exactly the EPR errors."""
+    page = dump_dom(report_file.as_uri() + "#family=epr&severity=error", tmp_path / "profile")
+    expected = [f for f in scanned.findings if (f.family, f.severity) == ("epr", "error")]
+    assert 0 < len(expected) < len([f for f in scanned.findings if f.family == "epr"])
+    visible = page.visible()
+    assert len(expected) == len(visible) == int(page.ids["count-visible"])
+    assert {("epr", "error")} == {(row["data-family"], row["data-severity"]) for row in visible}
+    assert len(scanned.findings) == len(page.rows["findings"])  # the others are hidden, not gone
+
+
+@needs_chromium
+def test_browser_screenshot(report_file: Path, tmp_path: Path) -> None:
+    """Chromium renders the page to a 1280x2000 PNG with something on it."""
+    shot = tmp_path / "report.png"
+    run_chromium(tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,2000", report_file.as_uri())
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (1280, 2000) == struct.unpack(">II", data[16:24])
+    assert len(data) > 10_000
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Playwright driving Debian's chromium (it downloads no browser of its own)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"],
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def visible_rows(page: Any) -> int:
+    return int(page.locator("#findings tbody tr:visible").count())
+
+
+@needs_chromium
+def test_browser_filter_by_typing_selecting_and_clicking(scanned: Report, report_file: Path, browser: Any) -> None:
+    """Typing in the filter box, choosing a family and clicking a severity bar show exactly the matching rows."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(report_file.as_uri())
+    assert len(scanned.findings) == visible_rows(page)
+
+    page.select_option("#filter-family", "epr")
+    epr = [f for f in scanned.findings if f.family == "epr"]
+    assert (len(epr), str(len(epr))) == (visible_rows(page), page.inner_text("#count-visible"))
+
+    page.fill("#filter-text", "LUCID")  # the German registry, named in some EPR messages and remedies
+    lucid = [f for f in epr if "lucid" in f"{f.message} {f.remedy}".lower()]
+    assert 0 < len(lucid) < len(epr)
+    page.wait_for_function(f"document.getElementById('count-visible').textContent === '{len(lucid)}'")
+    assert len(lucid) == visible_rows(page)
+    assert page.url.endswith("#q=LUCID&family=epr")
+
+    page.click("#filter-reset")
+    assert len(scanned.findings) == visible_rows(page)
+
+    page.click("#chart-severity g[data-key=warning]")
+    warnings = [f for f in scanned.findings if f.severity == "warning"]
+    assert ("warning", len(warnings)) == (page.input_value("#filter-severity"), visible_rows(page))
+
+
+@needs_chromium
+def test_browser_pages_a_long_report(tmp_path: Path, browser: Any) -> None:
+    """With more than 500 matching findings the page shows 500 at a time, and "show more" the rest."""
+    report = hostile_report(merchants=3, per_merchant=411)  # 1,233 findings, a third of each severity
+    path = tmp_path / "long.html"
+    path.write_text(html_format.render(report), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    dialogs: list[str] = []  # an unescaped <img onerror> or <script> in a message would alert()
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.goto(path.as_uri())
+    assert ("1233", 500) == (page.inner_text("#count-visible"), visible_rows(page))
+    assert 1233 == page.locator("#findings tbody tr").count()
+    page.click("#filter-more")
+    assert 1000 == visible_rows(page)
+    page.click("#filter-more")
+    assert (1233, False) == (visible_rows(page), page.is_visible("#filter-more"))
+    page.select_option("#filter-merchant", "M-01")
+    assert ("411", 411) == (page.inner_text("#count-visible"), visible_rows(page))
+    assert [] == dialogs
