@@ -136,8 +136,9 @@ def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, 
     try:
         results = writer(fmt, out, lang=lang, color=output is None and fmt == "text" and sys.stdout.isatty(),
                          pack=compiled.pack)
-        report = scan_paths(list(paths), compiled, as_of=when, lang=lang, validators=reference_validators(),
-                            observer=observer, sink=results, jobs=_jobs(jobs, paths))
+        with _progress(paths, compiled, output) as progress:
+            report = scan_paths(list(paths), compiled, as_of=when, lang=lang, validators=reference_validators(),
+                                observer=observer, sink=results, jobs=_jobs(jobs, paths), progress=progress)
         code = report.exit_code(fail_on, strict)
         if radar:
             code = max(code, _record(radar, compiled, report))
@@ -146,6 +147,51 @@ def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, 
         if output:
             out.close()
     sys.exit(code)
+
+
+def _progress(paths: tuple[str, ...], compiled: Any, output: str | None) -> Any:
+    """A progress bar on stderr (bytes read, documents/s, time left) when stderr is a terminal and the
+    report does not go to the same terminal; else nothing. Yields the scan's `progress` callback or None."""
+    import contextlib
+    import os
+    import time
+
+    if "-" in paths or not sys.stderr.isatty() or (output is None and sys.stdout.isatty()):
+        return contextlib.nullcontext(None)
+    from .engine import needs_context
+    from .reading import walk
+
+    size = 0
+    for path in paths:
+        for found in walk(path) if os.path.isdir(path) else [path]:
+            if isinstance(found, str) and os.path.isfile(found):
+                size += os.path.getsize(found)
+    passes = 2 if needs_context(compiled) else 1
+    started = time.monotonic()
+
+    def show(documents: int | None) -> str:
+        if not documents:
+            return "merchants" if passes == 2 else ""
+        return f"{documents:,} documents, {documents / max(time.monotonic() - started, 1e-3):,.0f}/s"
+
+    @contextlib.contextmanager
+    def bar() -> Any:
+        with click.progressbar(length=max(size * passes, 1), label="scanning", file=sys.stderr, show_eta=True,
+                               item_show_func=show) as shown:
+            last = [0.0]
+
+            def progress(done: int, documents: int) -> None:
+                now = time.monotonic()
+                shown.current_item = documents
+                if now - last[0] >= 0.1:
+                    last[0] = now
+                    shown.update(min(done, size * passes) - shown.pos)
+
+            yield progress
+            shown.update(size * passes - shown.pos)
+            shown.render_progress()  # the last count, even without a step left
+
+    return bar()
 
 
 def _jobs(asked: int, paths: tuple[str, ...]) -> int:

@@ -332,10 +332,13 @@ def scan_paths(
     observer: Any = None,
     sink: Sink | None = None,
     jobs: int = 1,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Read and check every document under `paths` (files, folders, "-" for stdin). With a `sink`, the
     results go there as they are found, and the report only counts them. `jobs` > 1 runs the scan on
-    that many processes (parallel.py), with the same results in the same order."""
+    that many processes (parallel.py), with the same results in the same order. `progress(bytes, documents)`
+    is told now and then how many bytes of the input have been read (over both passes, when the pack needs
+    a first pass for merchants) and how many documents of the main pass."""
     paths = list(paths)
     validators = validators or compiled.validators
     if jobs > 1 and sink is not None and "-" not in paths:
@@ -343,16 +346,24 @@ def scan_paths(
 
         if parallel.available():
             return parallel.scan_parallel(paths, compiled, jobs=jobs, as_of=as_of, lang=lang, validators=validators,
-                                          sink=sink, observer=observer)
+                                          sink=sink, observer=observer, progress=progress)
     context = Context()
     spooled = None
+    base = 0
     if needs_context(compiled):
         paths, spooled = spool_stdin(paths)
-        context = collect_context(Reader(prefilter=context_text(compiled)).read(paths), validators, compiled, as_of)
+        first = Reader(prefilter=context_text(compiled))
+        pieces = first.read(paths)
+        context = collect_context(ticking(pieces, first, progress, 0, False) if progress else pieces, validators,
+                                  compiled, as_of)
+        base = first.position()
     try:
         session = Session(compiled, as_of=as_of, context=context, lang=lang, validators=validators, observer=observer,
                           sink=sink)
-        items: Iterator[Item] = Reader().read(paths)
+        reader = Reader()
+        items: Iterator[Item] = reader.read(paths)
+        if progress is not None:
+            items = ticking(items, reader, progress, base, True)
         if spooled is not None:
             items = _rename(items, spooled, "<stdin>")
         session.feed(items)
@@ -360,6 +371,19 @@ def scan_paths(
     finally:
         if spooled is not None:
             os.unlink(spooled)
+
+
+def ticking(items: Iterable[Any], reader: Reader, progress: Callable[[int, int], None], base: int,
+            count: bool, every: int = 256) -> Iterator[Any]:
+    """`items`, telling `progress` the bytes read (after `base`) every `every` items, and the items (when
+    `count`)."""
+    n = 0
+    for item in items:
+        yield item
+        n += 1
+        if not n % every:
+            progress(base + reader.position(), n if count else 0)
+    progress(base + reader.position(), n if count else 0)
 
 
 def _rename(items: Iterable[Item], old: str, new: str) -> Iterator[Item]:

@@ -26,7 +26,7 @@ import os
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from .engine import Context, Session, Sink, collect_context, context_text, metadata, needs_context
+from .engine import Context, Session, Sink, collect_context, context_text, metadata, needs_context, ticking
 from .model import Finding, InputError, NotEvaluated, Report, Tally
 from .policy.runtime import CompiledPack, decimal_context
 from .reading import Item, Lines, Reader, parse_lines
@@ -61,19 +61,25 @@ def scan_parallel(
     validators: Mapping[str, Any],
     sink: Sink,
     observer: Any = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Scan `paths` on `jobs` processes. An `observer` (the radar's) gets what each worker's copy of
     it saw, in input order (`fresh()` makes a copy, `merge(copy)` takes one back)."""
     context = Context()
+    base = 0
     if needs_context(compiled):
         _STATE.update(compiled=compiled, validators=validators, as_of=as_of, prefilter=context_text(compiled))
-        context = _merge_contexts(_run(_units(Reader(quiet=True, raw=True).read(paths)), _collect, jobs))
+        first = Reader(quiet=True, raw=True)
+        parts = _run(_units(first.read(paths)), _collect, jobs)
+        context = _merge_contexts(ticking(parts, first, progress, 0, False, every=1) if progress else parts)
+        base = first.position()
     _STATE.update(compiled=compiled, validators=validators, as_of=as_of, lang=lang, context=context,
                   observer=observer.fresh if observer is not None else None)
     tally = Tally()
     documents = 0
+    reader = Reader(raw=True)
     try:
-        for events, part, count, seen in _run(_units(Reader(raw=True).read(paths)), _check, jobs):
+        for events, part, count, seen in _run(_units(reader.read(paths)), _check, jobs):
             for code, value in events:
                 if code == 0:
                     sink.finding(value)
@@ -85,6 +91,8 @@ def scan_parallel(
             documents += count
             if seen is not None:
                 observer.merge(seen)
+            if progress is not None:
+                progress(base + reader.position(), documents + tally.errors)
     finally:
         _STATE.clear()
     return Report((), (), (), documents, metadata(compiled, as_of, lang), tally=tally)

@@ -159,6 +159,17 @@ class Reader:
         self.quiet = prefilter is not None if quiet is None else quiet
         #: hand on JSON Lines as `Lines` batches, unparsed (for worker processes to parse)
         self.raw = raw
+        #: bytes of the files read to the end, and the file being read (for progress: position())
+        self.done = 0
+        self.current: IO[bytes] | None = None
+
+    def position(self) -> int:
+        """How many bytes of the input files (as stored: compressed for .gz) have been read so far."""
+        current = self.current
+        try:
+            return self.done + (current.tell() if current is not None else 0)
+        except (OSError, ValueError):  # a closed or unseekable file
+            return self.done
 
     def read(self, paths: Iterable[str]) -> Iterator[Item]:
         for path in paths:
@@ -181,21 +192,32 @@ class Reader:
             if not self.quiet:
                 yield InputError(path, None, "", _os_reason(e))
             return
-        with raw:
-            name = path.lower()
-            if name.endswith(".gz"):
-                import gzip
+        self.current = raw
+        try:
+            yield from self._read_open(raw, path)
+        finally:
+            self.current = None
+            try:
+                self.done += os.fstat(raw.fileno()).st_size
+            except (OSError, ValueError):
+                pass
+            raw.close()
 
-                name = name[:-3]
-                stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb")
-            else:
-                stream = raw
-            if name.endswith(LINE_EXTENSIONS):
-                yield from self._lines(stream, path)
-            elif name.endswith(".json"):
-                yield from self._whole(stream, path)
-            else:
-                yield from self._stream(stream, path, sniff_gzip=stream is raw)
+    def _read_open(self, raw: IO[bytes], path: str) -> Iterator[Item]:
+        name = path.lower()
+        if name.endswith(".gz"):
+            import gzip
+
+            name = name[:-3]
+            stream: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb")
+        else:
+            stream = raw
+        if name.endswith(LINE_EXTENSIONS):
+            yield from self._lines(stream, path)
+        elif name.endswith(".json"):
+            yield from self._whole(stream, path)
+        else:
+            yield from self._stream(stream, path, sniff_gzip=stream is raw)
 
     def _stream(self, stream: IO[bytes], path: str, sniff_gzip: bool) -> Iterator[Item]:
         """A stream of unknown shape (stdin, an unusual file name): look, then read."""

@@ -137,7 +137,7 @@ def test_bad_options_exit_2(tmp_path: Path) -> None:
     """An unknown format, --fail-on value or a bad --as-of is exit 2 with the reason."""
     path = write_json(tmp_path / "p.json", SWEATER)
     code, _, err = run("scan", str(path), "--format", "xml")
-    assert 2 == code and "Invalid value for '--format': 'xml' is not one of 'text', 'json', 'jsonl'." in err
+    assert 2 == code and "Invalid value for '--format': 'xml' is not one of 'text', 'json', 'jsonl', 'sarif', 'junit'" in err
     code, _, err = run("scan", str(path), "--as-of", "yesterday")
     assert 2 == code and "'yesterday' is not a time; give RFC 3339 (2022-12-27T08:00:00Z) or a date" in err
     code, _, err = run("scan", str(path), "--fail-on", "critical")
