@@ -24,7 +24,6 @@ from .values import BadValue, format_time
 
 #: a merchant document, as raw bytes, before it is parsed (the look-up pre-pass)
 MERCHANT_TEXT = re.compile(rb'"kind"\s*:\s*"merchant"')
-ORDER_OR_MERCHANT_TEXT = re.compile(rb'"kind"\s*:\s*"(?:merchant|order)"')
 
 
 class Session:
@@ -40,8 +39,13 @@ class Session:
         validators: Mapping[str, Any] | None = None,
         observer: Callable[[dict, str, list[Finding], list[NotEvaluated]], None] | None = None,
         sink: Sink | None = None,
+        gather_totals: bool = False,
     ) -> None:
         self.compiled = compiled
+        #: sum the pack's totals over the orders as they are checked, and keep merchant documents (whose
+        #: rules read the sums) for finish(): a scan then reads its orders once, not in a pre-pass too
+        self.gather_totals = gather_totals and bool(compiled.totals)
+        self.deferred: list[Item] = []
         #: called with every checked document and what was found on it (the radar ledger's view of a scan)
         self.observer = observer
         self.context = context or Context()
@@ -62,6 +66,15 @@ class Session:
         with decimal_context():
             self._feed(items)
 
+    def finish(self) -> None:
+        """Check the merchant documents kept back by gather_totals, now that every order is summed."""
+        deferred, self.deferred = self.deferred, []
+        gathering, self.gather_totals = self.gather_totals, False
+        try:
+            self.feed(deferred)
+        finally:
+            self.gather_totals = gathering
+
     def _feed(self, items: Iterable[Item]) -> None:
         compiled = self.compiled
         evaluators = compiled.evaluators
@@ -70,6 +83,9 @@ class Session:
         merchants = self.merchants
         totals = self.context.totals
         observer = self.observer
+        gather = self.gather_totals
+        deferred = self.deferred
+        summed = compiled.totals
         hits: list[tuple[int, Any]] = []
         missing: list[int] = []
         failed: list[tuple[int, Exception]] = []
@@ -83,6 +99,12 @@ class Session:
             if validator is None or not validator(doc):
                 self._invalid(doc, file, line, index)
                 continue
+            if gather:
+                if kind == "order":
+                    add_totals(totals, doc, summed, as_of)
+                elif kind == "merchant":
+                    deferred.append(item)
+                    continue
             try:
                 if kind == "merchant" and totals:
                     evaluators[kind](doc, as_of, merchants, hits, missing, failed, totals.get(doc.get("id"), EMPTY))
@@ -269,17 +291,18 @@ def needs_context(compiled: CompiledPack) -> bool:
 
 
 def context_text(compiled: CompiledPack) -> re.Pattern[bytes]:
-    """The raw text of the documents the pre-pass needs: merchants, and orders when totals are summed."""
-    return ORDER_OR_MERCHANT_TEXT if compiled.totals else MERCHANT_TEXT
+    """The raw text of the documents the pre-pass needs: merchants (a scan sums orders in its main pass)."""
+    return MERCHANT_TEXT
 
 
 def collect_context(
-    items: Iterable[Item], validators: Mapping[str, Any], compiled: CompiledPack, as_of: _dt.datetime
+    items: Iterable[Item], validators: Mapping[str, Any], compiled: CompiledPack, as_of: _dt.datetime,
+    with_totals: bool = True,
 ) -> Context:
-    """Valid merchants by id (the first of each id wins), and each merchant's totals. Memory grows with
-    the number of merchants, not of orders: each order only adds to its merchant's sums."""
+    """Valid merchants by id (the first of each id wins), and (`with_totals`) each merchant's totals.
+    Memory grows with the number of merchants, not of orders: each order only adds to its merchant's sums."""
     context = Context()
-    totals = compiled.totals
+    totals = compiled.totals if with_totals else ()
     with decimal_context():
         for item in items:
             if item.__class__ is not tuple:
@@ -289,16 +312,29 @@ def collect_context(
             if kind == "merchant" and validators["merchant"](doc):
                 context.merchants.setdefault(doc["id"], doc)
             elif totals and kind == "order" and validators["order"](doc):
-                sums = context.totals.setdefault(doc["merchant_id"], {})
-                for rule_index, name, over, function in totals:
-                    key = (rule_index, name)
-                    try:
-                        share = function(doc, as_of)
-                    except Exception:  # noqa: BLE001 - the order is reported by the main pass if it is bad
-                        share = None
-                    # a merchant with orders in the scan has a total, 0 when none of them counts
-                    sums[key] = sums.get(key, 0) + (share if share is not None else 0)
+                add_totals(context.totals, doc, totals, as_of)
     return context
+
+
+def add_totals(into: dict[str, dict[tuple[int, str], Any]], order: dict, totals: Any, as_of: _dt.datetime) -> None:
+    """Add a valid order's shares to its merchant's sums (in decimal_context)."""
+    sums = into.setdefault(order["merchant_id"], {})
+    for rule_index, name, _, function in totals:
+        key = (rule_index, name)
+        try:
+            share = function(order, as_of)
+        except Exception:  # noqa: BLE001 - the order is reported by the main pass if it is bad
+            share = None
+        # a merchant with orders in the scan has a total, 0 when none of them counts
+        sums[key] = sums.get(key, 0) + (share if share is not None else 0)
+
+
+def add_sums(into: dict[str, dict[tuple[int, str], Any]], part: dict[str, dict[tuple[int, str], Any]]) -> None:
+    """Add one part's sums to another's (in decimal_context): orders read by different workers."""
+    for merchant_id, sums in part.items():
+        mine = into.setdefault(merchant_id, {})
+        for key, amount in sums.items():
+            mine[key] = mine.get(key, 0) + amount
 
 
 def spool_stdin(paths: list[str]) -> tuple[list[str], str | None]:
@@ -355,11 +391,11 @@ def scan_paths(
         first = Reader(prefilter=context_text(compiled))
         pieces = first.read(paths)
         context = collect_context(ticking(pieces, first, progress, 0, False) if progress else pieces, validators,
-                                  compiled, as_of)
+                                  compiled, as_of, with_totals=False)
         base = first.position()
     try:
         session = Session(compiled, as_of=as_of, context=context, lang=lang, validators=validators, observer=observer,
-                          sink=sink)
+                          sink=sink, gather_totals=True)
         reader = Reader()
         items: Iterator[Item] = reader.read(paths)
         if progress is not None:
@@ -367,6 +403,7 @@ def scan_paths(
         if spooled is not None:
             items = _rename(items, spooled, "<stdin>")
         session.feed(items)
+        session.finish()
         return session.report()
     finally:
         if spooled is not None:

@@ -7,10 +7,10 @@ they found; the parent hands it to the output in input order, as the
 serial scan would, so the output of `--jobs 2` is byte for byte that of
 `--jobs 1`.
 
-Two passes, like the serial scan: when the pack needs merchants (or sums
-over a merchant's orders), a first pass on the workers collects them from
-every batch, the parent merges the parts (the first merchant of an id wins,
-sums add up), and the workers of the second pass start with the result.
+As in the serial scan, the merchants are looked up first (the parent
+searches the raw lines for them and parses only those), and merchant
+documents are checked last: their rules sum over the merchant's orders,
+which the workers add up batch by batch while they check them.
 
 Workers are forked (they inherit the compiled pack and the merchants
 without copying); where fork is unavailable, `--jobs` runs serially. At
@@ -26,7 +26,8 @@ import os
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from .engine import Context, Session, Sink, collect_context, context_text, metadata, needs_context, ticking
+from .engine import (Context, Session, Sink, add_sums, collect_context, context_text, metadata, needs_context,
+                     ticking)
 from .model import Finding, InputError, NotEvaluated, Report, Tally
 from .policy.runtime import CompiledPack, decimal_context
 from .reading import Item, Lines, Reader, parse_lines
@@ -67,35 +68,46 @@ def scan_parallel(
     it saw, in input order (`fresh()` makes a copy, `merge(copy)` takes one back)."""
     context = Context()
     base = 0
-    if needs_context(compiled):
-        _STATE.update(compiled=compiled, validators=validators, as_of=as_of, prefilter=context_text(compiled))
-        first = Reader(quiet=True, raw=True)
-        parts = _run(_units(first.read(paths)), _collect, jobs)
-        context = _merge_contexts(ticking(parts, first, progress, 0, False, every=1) if progress else parts)
+    if needs_context(compiled):  # the merchants, looked up by the parent: a line search, and a few parses
+        first = Reader(prefilter=context_text(compiled))
+        pieces = first.read(paths)
+        context = collect_context(ticking(pieces, first, progress, 0, False) if progress else pieces, validators,
+                                  compiled, as_of, with_totals=False)
         base = first.position()
     _STATE.update(compiled=compiled, validators=validators, as_of=as_of, lang=lang, context=context,
                   observer=observer.fresh if observer is not None else None)
     tally = Tally()
     documents = 0
+    deferred: list[Item] = []
     reader = Reader(raw=True)
     try:
-        for events, part, count, seen in _run(_units(reader.read(paths)), _check, jobs):
-            for code, value in events:
-                if code == 0:
-                    sink.finding(value)
-                elif code == 1:
-                    sink.error(value)
-                else:
-                    sink.unevaluated(value)
-            tally.add(part)
-            documents += count
-            if seen is not None:
-                observer.merge(seen)
-            if progress is not None:
-                progress(base + reader.position(), documents + tally.errors)
+        with decimal_context():
+            for events, part, count, seen, kept, sums in _run(_units(reader.read(paths)), _check, jobs):
+                for code, value in events:
+                    if code == 0:
+                        sink.finding(value)
+                    elif code == 1:
+                        sink.error(value)
+                    else:
+                        sink.unevaluated(value)
+                tally.add(part)
+                documents += count
+                deferred += kept
+                add_sums(context.totals, sums)
+                if seen is not None:
+                    observer.merge(seen)
+                if progress is not None:
+                    progress(base + reader.position(), documents + tally.errors)
     finally:
         _STATE.clear()
-    return Report((), (), (), documents, metadata(compiled, as_of, lang), tally=tally)
+    # the merchants, now that every order is summed: here, as one process would at its end
+    last = Session(compiled, as_of=as_of, context=context, lang=lang, validators=validators, sink=sink,
+                   observer=observer)
+    last.feed(deferred)
+    tally.add(last.tally)
+    if progress is not None:
+        progress(base + reader.position(), documents + last.documents + tally.errors)
+    return Report((), (), (), documents + last.documents, metadata(compiled, as_of, lang), tally=tally)
 
 
 def _units(items: Iterable[Item | Lines]) -> Iterator[list[Any]]:
@@ -143,13 +155,6 @@ def _items(unit: list[Any], prefilter: Any = None, quiet: bool = False) -> Itera
 # -- in the workers ----------------------------------------------------------------------------
 
 
-def _collect(unit: list[Any]) -> Context:
-    """First pass: the merchants and order sums of one unit."""
-    state = _STATE
-    items = _items(unit, state["prefilter"], quiet=True)
-    return collect_context(items, state["validators"], state["compiled"], state["as_of"])
-
-
 class _Events:
     """A worker's sink: everything in the order found, for the parent to pass on."""
 
@@ -166,31 +171,16 @@ class _Events:
         self.events.append((2, entry))
 
 
-def _check(unit: list[Any]) -> tuple[list[tuple[int, Any]], Tally, int, Any]:
-    """Second pass: check one unit."""
+def _check(unit: list[Any]) -> tuple[list[tuple[int, Any]], Tally, int, Any, list[Item], dict[str, Any]]:
+    """Check one unit: what it found, its counts, its observer, its merchant documents (checked by the
+    parent at the end) and its orders' sums."""
     state = _STATE
     events = _Events()
     make = state["observer"]
     seen = make() if make is not None else None
-    session = Session(state["compiled"], as_of=state["as_of"], context=state["context"], lang=state["lang"],
-                      validators=state["validators"], sink=events, observer=seen)
+    base = state["context"]
+    context = Context(merchants=base.merchants)  # this unit's sums only
+    session = Session(state["compiled"], as_of=state["as_of"], context=context, lang=state["lang"],
+                      validators=state["validators"], sink=events, observer=seen, gather_totals=True)
     session.feed(_items(unit))
-    return events.events, session.tally, session.documents, seen
-
-
-def _merge_contexts(parts: Iterable[Context]) -> Context:
-    """The parts of the first pass, in input order: as if one process had read them all."""
-    merged = Context()
-    with decimal_context():  # sums of amounts, exact
-        _merge(merged, parts)
-    return merged
-
-
-def _merge(merged: Context, parts: Iterable[Context]) -> None:
-    for part in parts:
-        for merchant_id, doc in part.merchants.items():
-            merged.merchants.setdefault(merchant_id, doc)
-        for merchant_id, sums in part.totals.items():
-            into = merged.totals.setdefault(merchant_id, {})
-            for key, amount in sums.items():
-                into[key] = into.get(key, 0) + amount
+    return events.events, session.tally, session.documents, seen, session.deferred, context.totals

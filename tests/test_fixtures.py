@@ -61,9 +61,13 @@ def test_fixture_reports_exactly_its_expected_findings(path: Path) -> None:
 
 
 def test_whole_catalog_scan_is_the_union_of_the_files() -> None:
-    """Scanning fixtures/ as a folder reports the union of every file's expectations, in file order."""
+    """Scanning fixtures/ as a folder reports the union of every file's expectations, in file order;
+    merchant documents last (their rules sum over the orders of the whole scan), in file order too."""
     expected = sorted(row for p in snapshot_files() for row in expected_findings(p)[1])
     report = checker.scan([FIXTURES], as_of=AS_OF)
     assert expected == sorted((f.rule, f.document.id, f.path) for f in report.findings)
-    sources = [f.document.source.split(":")[0] for f in report.findings]
-    assert sources == sorted(sources, key=lambda s: snapshot_files().index(Path(s)))
+    kinds = [f.document.kind == "merchant" for f in report.findings]
+    assert 0 < sum(kinds) and kinds == sorted(kinds)  # the merchants' findings after all the others
+    for merchants in (False, True):
+        sources = [f.document.source.split(":")[0] for f, m in zip(report.findings, kinds) if m == merchants]
+        assert sources == sorted(sources, key=lambda s: snapshot_files().index(Path(s)))
