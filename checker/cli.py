@@ -224,12 +224,13 @@ def _open_radar(path: str, dirs: tuple[str, ...], as_of: Any) -> tuple[Any, Any,
     try:
         ladder = load_ladder(dirs)
         ledger = Ledger(path)
-        last = ledger.last_scan()
+        last = ledger.clock()
     except (PolicyError, LedgerError) as e:
         click.echo(f"compliance: {e}", err=True)
         sys.exit(EXIT_UNCHECKED)
-    if last is not None and as_of < last:
-        click.echo(f"compliance: {path}: the ledger has a scan as of {format_time(last)}; scans are recorded in "
+    if last is not None and as_of < last[1]:
+        what = "a scan as of" if last[0] == "scan" else "an appeal at"
+        click.echo(f"compliance: {path}: the ledger has {what} {format_time(last[1])}; scans are recorded in "
                    f"time order, and this one is as of {format_time(as_of)} (give a later --as-of)", err=True)
         sys.exit(EXIT_UNCHECKED)
     return ledger, ladder, Observer(as_of)

@@ -450,3 +450,15 @@ def test_verify_rejects_a_rule_whose_penalty_class_the_ladder_puts_elsewhere(tmp
     assert 1 == code
     assert "FAIL invariant radar/penalty-classes: rule fake-moq/" in out
     assert "has penalty fake-listing, but " in out and "puts family fake-moq in publishing-anomaly" in out
+
+
+def test_a_scan_dated_before_a_recorded_appeal_is_refused(tmp_path: Path) -> None:
+    """An appeal is judged on the ledger as of its time: a scan may not come in before it afterwards."""
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    assert 0 == appeal(book, 1, "2022-12-06")[0]
+    code, err = scan(book, catalog(tmp_path, "fixed", MERCHANT, FIXED), "2022-12-03")
+    assert 2 == code
+    assert "the ledger has an appeal at 2022-12-06T00:00:00-08:00; scans are recorded in time order, and this one " \
+           "is as of 2022-12-03T00:00:00-08:00" in err
+    assert "appealed" == task(book, "2022-12-07", 1)["status"]

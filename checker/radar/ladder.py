@@ -73,10 +73,8 @@ class PenaltyClass:
 
     def deadline(self, opened_at: _dt.datetime) -> _dt.datetime:
         """`rectify_days` x 24 hours after the opening, to the second (absolute time: a daylight-saving
-        change in platform time does not move it)."""
-        return (opened_at.astimezone(_dt.timezone.utc) + _dt.timedelta(days=self.rectify_days)).astimezone(
-            opened_at.tzinfo
-        )
+        change in platform time does not move it). In UTC, like every time the radar compares."""
+        return _utc(opened_at) + _dt.timedelta(days=self.rectify_days)
 
 
 def heavier_or_equal(heavier: Sequence[Action], lighter: Sequence[Action]) -> Action | None:
@@ -103,8 +101,9 @@ class Ladder:
         """How many of the merchant's tasks of the class (opening times `earlier`) count before one
         opened at `opened_at`: those opened strictly before (the problems one scan finds at once are one
         round of penalties, not repeats of each other), within the look-back window if there is one."""
+        opened_at = _utc(opened_at)
         since = None if self.window_days is None else opened_at - _dt.timedelta(days=self.window_days)
-        return sum(1 for t in earlier if t < opened_at and (since is None or t > since))
+        return sum(1 for t in map(_utc, earlier) if t < opened_at and (since is None or t > since))
 
     def offence(self, earlier: Iterable[_dt.datetime], opened_at: _dt.datetime) -> str:
         """`first` or `repeat` (see earlier_count)."""
@@ -132,6 +131,7 @@ def task_status(
 ) -> str:
     """The status as of `as_of`, from the facts known by then. The rectification period is
     [opened, deadline): rectified before the deadline is in time; at the deadline the task expires."""
+    opened_at, rectified_at, appealed_at, as_of = _utc(opened_at), _utc(rectified_at), _utc(appealed_at), _utc(as_of)
     deadline = cls.deadline(opened_at)
     if rectified_at is not None and rectified_at <= as_of and rectified_at < deadline:
         return RECTIFIED
@@ -147,6 +147,7 @@ def task_actions(
     as_of: _dt.datetime,
 ) -> list[Due]:
     """The actions of a task as of `as_of`: what has happened, and what will unless it is rectified."""
+    opened_at, rectified_at, as_of = _utc(opened_at), _utc(rectified_at), _utc(as_of)
     known = rectified_at if rectified_at is not None and rectified_at <= as_of else None
     deadline = cls.deadline(opened_at)
     in_time = known is not None and known < deadline
@@ -165,6 +166,12 @@ def task_actions(
         else:
             out.append(Due(a.action, opened_at, points=a.points))
     return out
+
+
+def _utc(when: Any) -> Any:
+    """Times compared in UTC: two platform-time datetimes compare by wall clock, which is wrong in the
+    hour a daylight-saving change repeats."""
+    return when if when is None or when.tzinfo is _dt.timezone.utc else when.astimezone(_dt.timezone.utc)
 
 
 # -- loading -----------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from typing import Any, Iterable, Iterator
 
 import attrs
 
-from ..values import PLATFORM_TZ, format_time
+from ..values import format_time
 from . import DEFAULT_LEDGER  # noqa: F401 - part of this module's interface
 from .ladder import APPEALED, EXPIRED, OPEN, RECTIFIED, REPEAT, Due, Ladder, task_actions, task_status
 from .observe import Hit, Key, Observation
@@ -110,9 +110,9 @@ def stamp(when: _dt.datetime) -> str:
 
 
 def unstamp(text: str) -> _dt.datetime:
-    return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=_dt.timezone.utc).astimezone(
-        PLATFORM_TZ
-    )
+    """A stored time, in UTC (platform-time datetimes compare wrongly in a repeated hour; outputs show
+    platform time with format_time)."""
+    return _dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=_dt.timezone.utc)
 
 
 @attrs.frozen
@@ -302,14 +302,20 @@ class Ledger:
         now = stamp(obs.as_of)
         digest = obs.digest()
         with self._write():
+            if self.db.execute("SELECT 1 FROM scans WHERE as_of = ? AND digest = ?", (now, digest)).fetchone():
+                return Recorded(None, already=True)  # changes nothing, so comes before the clock's checks
             last = self.db.execute("SELECT max(as_of) FROM scans").fetchone()[0]
             if last is not None and now < last:
                 raise LedgerError(
                     f"{self.path}: the ledger has a scan as of {format_time(unstamp(last))}; scans are recorded "
                     f"in time order, and this one is as of {format_time(obs.as_of)} (give a later --as-of)"
                 )
-            if self.db.execute("SELECT 1 FROM scans WHERE as_of = ? AND digest = ?", (now, digest)).fetchone():
-                return Recorded(None, already=True)
+            appealed = self.db.execute("SELECT max(at) FROM appeals").fetchone()[0]
+            if appealed is not None and now < appealed:  # a scan may not rewrite what an appeal was judged on
+                raise LedgerError(
+                    f"{self.path}: the ledger has an appeal at {format_time(unstamp(appealed))}; a scan as of "
+                    f"{format_time(obs.as_of)} comes before it (give a later --as-of)"
+                )
             scan = self.db.execute(
                 "INSERT INTO scans (as_of, recorded_at, digest, pack_hash, ladder_hash, documents, findings) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -367,11 +373,18 @@ class Ledger:
         last = self.db.execute("SELECT max(as_of) FROM scans").fetchone()[0]
         return None if last is None else unstamp(last)
 
+    def clock(self) -> tuple[str, _dt.datetime] | None:
+        """The latest time recorded ("scan" or "appeal", and when): a new scan may not come before it."""
+        times = [(kind, unstamp(at)) for kind, at in self.db.execute(
+            "SELECT 'scan', max(as_of) FROM scans UNION ALL SELECT 'appeal', max(at) FROM appeals") if at]
+        return max(times, key=lambda t: t[1]) if times else None
+
     # -- appeals ---------------------------------------------------------------------------------
 
     def appeal(self, task_id: int, reason: str, at: _dt.datetime, ladder: Ladder) -> Appeal:
         """Record an appeal, or raise AppealRefused saying why the platform would refuse it."""
         reason = reason.strip()
+        at = at.astimezone(_dt.timezone.utc)
         if not reason:
             raise AppealRefused("an appeal needs a reason (--reason)")
         with self._write():
@@ -409,7 +422,7 @@ class Ledger:
                 )
             self.db.execute("INSERT INTO appeals (task_id, at, reason, recorded_at) VALUES (?, ?, ?, ?)",
                             (task_id, stamp(at), reason, stamp(_now())))
-        return Appeal(task_id, at.astimezone(PLATFORM_TZ), reason)
+        return Appeal(task_id, at, reason)
 
     # -- views -----------------------------------------------------------------------------------
 
@@ -418,6 +431,7 @@ class Ledger:
         return [t for t, _ in self._tasks(ladder, as_of, merchant)]
 
     def _tasks(self, ladder: Ladder, as_of: _dt.datetime, merchant: str | None) -> Iterator[tuple[Task, Any]]:
+        as_of = as_of.astimezone(_dt.timezone.utc)
         cutoff = stamp(as_of)
         where, args = "opened_at <= ?", [cutoff]
         if merchant is not None:
@@ -429,7 +443,7 @@ class Ledger:
             "ORDER BY merchant_id, opened_at, id", args).fetchall()
         appeals: dict[int, Appeal] = {}
         for task_id, at, reason in self.db.execute(
-            "SELECT task_id, at, reason FROM appeals WHERE at <= ? ORDER BY at DESC, id DESC", (cutoff,)
+            "SELECT task_id, at, reason FROM appeals WHERE at <= ? ORDER BY at, id", (cutoff,)
         ):
             appeals.setdefault(task_id, Appeal(task_id, unstamp(at), reason))  # the first one
         earlier: dict[tuple[str, str], list[_dt.datetime]] = defaultdict(list)
@@ -475,6 +489,7 @@ class Ledger:
 
 def merchant_standing(merchant: str, tasks: Iterable[Task], ladder: Ladder, as_of: _dt.datetime) -> Standing:
     tasks = list(tasks)
+    as_of = as_of.astimezone(_dt.timezone.utc)
     points = 0
     store_until: _dt.datetime | None = None
     for task in tasks:

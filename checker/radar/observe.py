@@ -67,8 +67,8 @@ class Observation:
         h = hashlib.sha256()
         for part in (
             sorted(self.rules), sorted(self.products.items()), sorted(self.unevaluated),
-            sorted((x.key, x.evidence_kind, x.evidence_id or "", x.evidence_source, x.evidence_at.isoformat(),
-                    x.path) for x in self.hits),
+            sorted((x.key, x.evidence_kind, x.evidence_id or "", x.evidence_source,
+                    x.evidence_at.astimezone(_dt.timezone.utc).isoformat(), x.path) for x in self.hits),
         ):
             h.update(repr(part).encode())
         return h.hexdigest()
