@@ -75,7 +75,7 @@ def scan_parallel(
                                   compiled, as_of, with_totals=False)
         base = first.position()
     _STATE.update(compiled=compiled, validators=validators, as_of=as_of, lang=lang, context=context,
-                  observer=observer.fresh if observer is not None else None)
+                  observer=observer.fresh if observer is not None else None, sink=sink)
     tally = Tally()
     documents = 0
     deferred: list[Item] = []
@@ -84,7 +84,9 @@ def scan_parallel(
         with decimal_context():
             for events, part, count, seen, kept, sums in _run(_units(reader.read(paths)), _check, jobs):
                 for code, value in events:
-                    if code == 0:
+                    if code == 3:
+                        sink.encoded(*value)
+                    elif code == 0:
                         sink.finding(value)
                     elif code == 1:
                         sink.error(value)
@@ -156,13 +158,20 @@ def _items(unit: list[Any], prefilter: Any = None, quiet: bool = False) -> Itera
 
 
 class _Events:
-    """A worker's sink: everything in the order found, for the parent to pass on."""
+    """A worker's sink: everything in the order found, for the parent to pass on. When the output's
+    writer can (`encode`), the worker writes each finding's text itself and sends that: the parent,
+    which reads for everyone, then only copies it out."""
 
-    def __init__(self) -> None:
+    def __init__(self, writer: Any) -> None:
         self.events: list[tuple[int, Any]] = []
+        self.encode = getattr(writer, "encode", None)
+        self.key = getattr(writer, "key", None)
 
     def finding(self, finding: Finding) -> None:
-        self.events.append((0, finding))
+        if self.encode is not None:
+            self.events.append((3, (self.key(finding) if self.key else None, self.encode(finding))))
+        else:
+            self.events.append((0, finding))
 
     def error(self, error: InputError) -> None:
         self.events.append((1, error))
@@ -175,7 +184,7 @@ def _check(unit: list[Any]) -> tuple[list[tuple[int, Any]], Tally, int, Any, lis
     """Check one unit: what it found, its counts, its observer, its merchant documents (checked by the
     parent at the end) and its orders' sums."""
     state = _STATE
-    events = _Events()
+    events = _Events(state["sink"])
     make = state["observer"]
     seen = make() if make is not None else None
     base = state["context"]

@@ -24,8 +24,14 @@ class Writer:
         self.skipped: list[NotEvaluated] = []
 
     def finding(self, finding: Finding) -> None:
-        item = orjson.dumps(finding.to_dict(), option=_INDENT).replace(b"\n", b"\n    ").decode()
-        self.write(('{\n  "findings": [\n    ' if not self.count else ",\n    ") + item)
+        self.encoded(None, self.encode(finding))
+
+    def encode(self, finding: Finding) -> str:
+        """A finding's text, alone (parallel.py has the workers make it)."""
+        return orjson.dumps(finding.to_dict(), option=_INDENT).replace(b"\n", b"\n    ").decode()
+
+    def encoded(self, key: Any, text: str) -> None:
+        self.write(('{\n  "findings": [\n    ' if not self.count else ",\n    ") + text)
         self.count += 1
 
     def error(self, error: InputError) -> None:

@@ -23,7 +23,14 @@ class Writer:
         self.skipped: list[bytes] = []
 
     def finding(self, finding: Finding) -> None:
-        self.write(orjson.dumps({"type": "finding", **finding.to_dict()}).decode() + "\n")
+        self.encoded(None, self.encode(finding))
+
+    def encode(self, finding: Finding) -> str:
+        """A finding's text, alone (parallel.py has the workers make it)."""
+        return orjson.dumps({"type": "finding", **finding.to_dict()}).decode() + "\n"
+
+    def encoded(self, key: Any, text: str) -> None:
+        self.write(text)
 
     def error(self, error: InputError) -> None:
         self.later.append(orjson.dumps({"type": "error", **error.to_dict()}))

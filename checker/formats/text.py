@@ -54,20 +54,27 @@ class Writer:
         return self.style(f"{label:<7}", fg=_COLORS[name], bold=name == "error")
 
     def finding(self, f: Finding) -> None:
-        document = (f.document.source, f.document.kind, f.document.id, f.merchant_id)
-        lines = []
-        if document != self.document:
-            if self.document is not None:
-                lines.append("")
-            source, kind, doc_id, merchant = self.document = document
-            head = f"{source}  {kind} {doc_id}"
-            if merchant and kind != "merchant":
-                head += f"  ({self.words['merchant']} {merchant})"
-            lines.append(self.style(head, bold=True))
-        lines.append(f"  {self.severity(f.severity)} {f.rule}  {self.style(f.path, dim=True)}")
-        lines.append(f"          {f.message}")
-        lines.append(f"          {self.words['fix']}: {f.remedy}")
-        self.write("\n".join(lines) + "\n")
+        self.encoded(self.key(f), self.encode(f))
+
+    @staticmethod
+    def key(f: Finding) -> tuple[Any, ...]:
+        """The document a finding is grouped under."""
+        return (f.document.source, f.document.kind, f.document.id, f.merchant_id)
+
+    def encode(self, f: Finding) -> str:
+        """A finding's lines, without its document's heading (parallel.py has the workers make them)."""
+        return (f"  {self.severity(f.severity)} {f.rule}  {self.style(f.path, dim=True)}\n"
+                f"          {f.message}\n"
+                f"          {self.words['fix']}: {f.remedy}\n")
+
+    def encoded(self, key: Any, text: str) -> None:
+        if key != self.document:
+            head = f"{key[0]}  {key[1]} {key[2]}"
+            if key[3] and key[1] != "merchant":
+                head += f"  ({self.words['merchant']} {key[3]})"
+            text = ("\n" if self.document is not None else "") + self.style(head, bold=True) + "\n" + text
+            self.document = key
+        self.write(text)
 
     def error(self, error: InputError) -> None:
         self.errors.append(error)
