@@ -64,6 +64,12 @@ def _check_options(f: Callable[..., Any]) -> Callable[..., Any]:
             click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
                          help="Write the report to FILE instead of standard output."),
             click.option("--strict", is_flag=True, help="Rules not evaluated (missing data) also exit 2."),
+            click.option("--waivers", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+                         help="Accepted findings (TOML: rule, document, path, reason, owner, expires): reported as "
+                              "waived until they expire, not counted for the exit status."),
+            click.option("--baseline", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+                         help="Findings recorded by `compliance baseline`: reported as such, not counted for the "
+                              "exit status (only new findings fail)."),
         ]
     ):
         f = option(f)
@@ -116,7 +122,8 @@ def cli() -> None:
               help=f"Record the penalised findings as radar tasks in this SQLite ledger (--ledger alone: "
                    f"./{DEFAULT_LEDGER}); --as-of is its clock. See: compliance radar.")
 def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, output: str | None,
-         strict: bool, policy_dirs: tuple[str, ...], no_bundled: bool, jobs: int, ledger: str | None) -> None:
+         strict: bool, waivers: str | None, baseline: str | None, policy_dirs: tuple[str, ...], no_bundled: bool,
+         jobs: int, ledger: str | None) -> None:
     """Check every snapshot in files and folders (.json, .jsonl, .ndjson, .gz; "-" is stdin)."""
     from .engine import reference_validators, scan_paths
     from . import _as_of as default_as_of
@@ -127,6 +134,7 @@ def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, 
 
     compiled = _load(policy_dirs, no_bundled)
     when = as_of or default_as_of(None)
+    excuses = _excuses(waivers, baseline, compiled, when)
     radar = _open_radar(ledger, compiled.dirs, when) if ledger else None
     observer = radar[2] if radar else None
     # What is loaded now lives as long as the scan: out of the collector's sight, so that its passes
@@ -138,7 +146,8 @@ def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, 
                          pack=compiled.pack)
         with _progress(paths, compiled, output) as progress:
             report = scan_paths(list(paths), compiled, as_of=when, lang=lang, validators=reference_validators(),
-                                observer=observer, sink=results, jobs=_jobs(jobs, paths), progress=progress)
+                                observer=observer, sink=results, jobs=_jobs(jobs, paths), progress=progress,
+                                excuses=excuses)
         code = report.exit_code(fail_on, strict)
         if radar:
             code = max(code, _record(radar, compiled, report))
@@ -192,6 +201,50 @@ def _progress(paths: tuple[str, ...], compiled: Any, output: str | None) -> Any:
             shown.render_progress()  # the last count, even without a step left
 
     return bar()
+
+
+def _excuses(waivers: str | None, baseline: str | None, compiled: Any, as_of: Any) -> Any:
+    """The waivers and baseline of a scan, or exit 2 naming the file and the field."""
+    if not waivers and not baseline:
+        return None
+    from .waivers import WaiverError, load_excuses
+
+    try:
+        return load_excuses(waivers, baseline, compiled.pack.rules, as_of)
+    except WaiverError as e:
+        click.echo(f"compliance: {e}", err=True)
+        sys.exit(EXIT_UNCHECKED)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE", required=True,
+              help="The baseline file to write (JSON).")
+@click.option("--as-of", callback=_as_of, metavar="TIME", help="Judge listings as of this time (default now).")
+@_policy_options
+def baseline(paths: tuple[str, ...], output: str, as_of: Any, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
+    """Record today's findings, so that `scan --baseline FILE` fails only on new ones.
+
+    A finding is recorded by rule, document id and JSON Pointer (not by file or line, which move).
+    Exit status: 0 written; 2 something could not be read (the baseline is not written).
+    """
+    import orjson
+
+    from .engine import reference_validators, scan_paths
+    from .waivers import baseline_document
+    from . import _as_of as default_as_of
+
+    compiled = _load(policy_dirs, no_bundled)
+    report = scan_paths(list(paths), compiled, as_of=as_of or default_as_of(None),
+                        validators=reference_validators())
+    if report.errors:
+        for error in report.errors[:10]:
+            click.echo(f"compliance: {error}", err=True)
+        click.echo(f"compliance: {len(report.errors)} document(s) could not be read; no baseline written", err=True)
+        sys.exit(EXIT_UNCHECKED)
+    with open(output, "wb") as f:
+        f.write(orjson.dumps(baseline_document(report.findings, report.metadata), option=orjson.OPT_INDENT_2))
+    click.echo(f"baseline {output}: {len(report.findings)} finding(s) of {report.documents} document(s)")
 
 
 def _jobs(asked: int, paths: tuple[str, ...]) -> int:
@@ -261,7 +314,8 @@ def _record(radar: tuple[Any, Any, Any], compiled: Any, report: Any) -> int:
 @click.argument("files", nargs=-1, required=True, metavar="FILE|-...")
 @_check_options
 def check(files: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, output: str | None,
-          strict: bool, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
+          strict: bool, waivers: str | None, baseline: str | None, policy_dirs: tuple[str, ...],
+          no_bundled: bool) -> None:
     """Check one or a few documents before publishing (files, or "-" for stdin).
 
     The same checks as scan, tuned to start fast. Folders are for scan.
@@ -275,7 +329,9 @@ def check(files: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str,
     from . import _as_of as default_as_of
 
     compiled = _load(policy_dirs, no_bundled)
-    report = scan_paths(list(files), compiled, as_of=as_of or default_as_of(None), lang=lang)
+    when = as_of or default_as_of(None)
+    excuses = _excuses(waivers, baseline, compiled, when) if waivers or baseline else None
+    report = scan_paths(list(files), compiled, as_of=when, lang=lang, excuses=excuses)
     _emit(report, fmt, lang, output, compiled.pack)
     sys.exit(report.exit_code(fail_on, strict))
 

@@ -40,8 +40,11 @@ class Session:
         observer: Callable[[dict, str, list[Finding], list[NotEvaluated]], None] | None = None,
         sink: Sink | None = None,
         gather_totals: bool = False,
+        excuses: Any = None,
     ) -> None:
         self.compiled = compiled
+        #: waivers and baseline (waivers.Excuses) applied to each finding as it is made
+        self.excuses = excuses if excuses else None
         #: sum the pack's totals over the orders as they are checked, and keep merchant documents (whose
         #: rules read the sums) for finish(): a scan then reads its orders once, not in a pre-pass too
         self.gather_totals = gather_totals and bool(compiled.totals)
@@ -158,6 +161,8 @@ class Session:
             )
             finding = Finding(rule.id, rule.family, rule.severity, rule.penalty, ref, merchant_id, path, message,
                               remedy, _product_id(doc, kind, path))
+            if self.excuses is not None:
+                finding = self.excuses.apply(finding)
             tally.finding(finding)
             sink.finding(finding)
             found.append(finding)
@@ -369,12 +374,25 @@ def scan_paths(
     sink: Sink | None = None,
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
+    excuses: Any = None,
 ) -> Report:
     """Read and check every document under `paths` (files, folders, "-" for stdin). With a `sink`, the
     results go there as they are found, and the report only counts them. `jobs` > 1 runs the scan on
     that many processes (parallel.py), with the same results in the same order. `progress(bytes, documents)`
     is told now and then how many bytes of the input have been read (over both passes, when the pack needs
-    a first pass for merchants) and how many documents of the main pass."""
+    a first pass for merchants) and how many documents of the main pass. `excuses` (waivers.Excuses) marks
+    waived and baselined findings."""
+    report = _scan_paths(paths, compiled, as_of=as_of, lang=lang, validators=validators, observer=observer,
+                         sink=sink, jobs=jobs, progress=progress, excuses=excuses)
+    if excuses is not None and excuses.expired:
+        report = attrs.evolve(report, expired_waivers=excuses.expired)
+    return report
+
+
+def _scan_paths(
+    paths: Iterable[str], compiled: CompiledPack, *, as_of: _dt.datetime, lang: str, validators: Any, observer: Any,
+    sink: Sink | None, jobs: int, progress: Callable[[int, int], None] | None, excuses: Any,
+) -> Report:
     paths = list(paths)
     validators = validators or compiled.validators
     if jobs > 1 and sink is not None and "-" not in paths:
@@ -382,7 +400,7 @@ def scan_paths(
 
         if parallel.available():
             return parallel.scan_parallel(paths, compiled, jobs=jobs, as_of=as_of, lang=lang, validators=validators,
-                                          sink=sink, observer=observer, progress=progress)
+                                          sink=sink, observer=observer, progress=progress, excuses=excuses)
     context = Context()
     spooled = None
     base = 0
@@ -395,7 +413,7 @@ def scan_paths(
         base = first.position()
     try:
         session = Session(compiled, as_of=as_of, context=context, lang=lang, validators=validators, observer=observer,
-                          sink=sink, gather_totals=True)
+                          sink=sink, gather_totals=True, excuses=excuses)
         reader = Reader()
         items: Iterator[Item] = reader.read(paths)
         if progress is not None:

@@ -60,8 +60,20 @@ class Finding:
     #: the listing the finding is about: a product document's id, or the id of the listing embedded in
     #: the order item the path points into (/items/N/...); None when the finding is about no one listing
     product_id: str | None = None
+    #: an active waiver's {reason, owner, expires} (waivers.py): reported, not counted for the exit status
+    waived: dict[str, str] | None = attrs.field(default=None, eq=False)
+    #: in the --baseline: reported, not counted for the exit status
+    baseline: bool = False
 
     def to_dict(self) -> dict[str, Any]:
+        out = self._dict()
+        if self.waived is not None:
+            out["waived"] = dict(self.waived)
+        if self.baseline:
+            out["baseline"] = True
+        return out
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "rule": self.rule,
             "family": self.family,
@@ -141,11 +153,21 @@ class Tally:
     not_evaluated: int = 0
     #: not-evaluated entries with failed=True (exit status 2)
     failed: int = 0
+    waived: int = 0
+    baselined: int = 0
+    #: waived or baselined findings by severity: reported, not counted for the exit status
+    excused: dict[str, int] = attrs.Factory(lambda: dict.fromkeys(reversed(SEVERITIES), 0))
 
     def finding(self, finding: Finding) -> None:
         self.findings += 1
         self.by_family[finding.family] = self.by_family.get(finding.family, 0) + 1
         self.by_severity[finding.severity] += 1
+        if finding.waived is not None or finding.baseline:
+            self.excused[finding.severity] += 1
+            if finding.waived is not None:
+                self.waived += 1
+            else:
+                self.baselined += 1
 
     def error(self, error: InputError) -> None:
         self.errors += 1
@@ -163,6 +185,10 @@ class Tally:
         self.errors += other.errors
         self.not_evaluated += other.not_evaluated
         self.failed += other.failed
+        self.waived += other.waived
+        self.baselined += other.baselined
+        for name, count in other.excused.items():
+            self.excused[name] += count
 
     @classmethod
     def of(cls, findings: Any, errors: Any, not_evaluated: Any) -> Tally:
@@ -187,6 +213,8 @@ class Report:
     documents: int
     metadata: dict[str, Any] = attrs.field(factory=dict)
     tally: Tally | None = attrs.field(default=None, eq=False, repr=False)
+    #: waivers past their expiry (waivers.Waiver): they no longer waive, and are reported
+    expired_waivers: tuple[Any, ...] = ()
 
     def counts(self) -> Tally:
         return self.tally if self.tally is not None else Tally.of(self.findings, self.errors, self.not_evaluated)
@@ -201,6 +229,9 @@ class Report:
             "findings": tally.findings,
             "by_family": dict(tally.by_family),
             "by_severity": dict(tally.by_severity),
+            "waived": tally.waived,
+            "baselined": tally.baselined,
+            "expired_waivers": len(self.expired_waivers),
         }
 
     def exit_code(self, fail_on: str = "error", strict: bool = False) -> int:
@@ -212,15 +243,18 @@ class Report:
             return EXIT_UNCHECKED
         if fail_on != "never":
             floor = SEVERITIES.index(fail_on)
-            if any(tally.by_severity[name] for name in SEVERITIES[floor:]):
+            if any(tally.by_severity[name] - tally.excused[name] for name in SEVERITIES[floor:]):
                 return EXIT_FINDINGS
         return EXIT_OK
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "findings": [f.to_dict() for f in self.findings],
             "errors": [e.to_dict() for e in self.errors],
             "not_evaluated": [n.to_dict() for n in self.not_evaluated],
             "summary": self.summary(),
             "metadata": dict(self.metadata),
         }
+        if self.expired_waivers:
+            out["expired_waivers"] = [w.to_dict() for w in self.expired_waivers]
+        return out

@@ -63,6 +63,7 @@ def scan_parallel(
     sink: Sink,
     observer: Any = None,
     progress: Callable[[int, int], None] | None = None,
+    excuses: Any = None,
 ) -> Report:
     """Scan `paths` on `jobs` processes. An `observer` (the radar's) gets what each worker's copy of
     it saw, in input order (`fresh()` makes a copy, `merge(copy)` takes one back)."""
@@ -75,7 +76,7 @@ def scan_parallel(
                                   compiled, as_of, with_totals=False)
         base = first.position()
     _STATE.update(compiled=compiled, validators=validators, as_of=as_of, lang=lang, context=context,
-                  observer=observer.fresh if observer is not None else None, sink=sink)
+                  observer=observer.fresh if observer is not None else None, sink=sink, excuses=excuses)
     tally = Tally()
     documents = 0
     deferred: list[Item] = []
@@ -104,7 +105,7 @@ def scan_parallel(
         _STATE.clear()
     # the merchants, now that every order is summed: here, as one process would at its end
     last = Session(compiled, as_of=as_of, context=context, lang=lang, validators=validators, sink=sink,
-                   observer=observer)
+                   observer=observer, excuses=excuses)
     last.feed(deferred)
     tally.add(last.tally)
     if progress is not None:
@@ -204,7 +205,8 @@ def _check(unit: list[Any]) -> tuple[list[tuple[int, Any]], Tally, int, Any, lis
     base = state["context"]
     context = Context(merchants=base.merchants)  # this unit's sums only
     session = Session(state["compiled"], as_of=state["as_of"], context=context, lang=state["lang"],
-                      validators=state["validators"], sink=events, observer=seen, gather_totals=True)
+                      validators=state["validators"], sink=events, observer=seen, gather_totals=True,
+                      excuses=state["excuses"])
     session.feed(_items(unit))
     state["units"] = state.get("units", 0) + 1
     if not state["units"] % COLLECT_EVERY:

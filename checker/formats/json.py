@@ -47,5 +47,7 @@ class Writer:
             "summary": report.summary(),
             "metadata": dict(report.metadata),
         }
+        if report.expired_waivers:
+            rest["expired_waivers"] = [w.to_dict() for w in report.expired_waivers]
         tail = orjson.dumps(rest, option=_INDENT).decode()
         self.write(("\n  ]," if self.count else '{\n  "findings": [],') + tail[1:] + "\n")

@@ -1,8 +1,8 @@
 """`--format jsonl`: one finding per line as the scan finds them, then the errors, the rules not
 evaluated and (last) the summary.
 
-Each line is an object with a `type`: "finding", "error", "not_evaluated" or
-"summary", so a consumer can stream it. Findings are written as they are
+Each line is an object with a `type`: "finding", "error", "not_evaluated",
+"expired_waiver" or "summary", so a consumer can stream it. Findings are written as they are
 found; errors and not-evaluated entries (a handful in a healthy catalog)
 are kept until the end so that they come after the findings.
 """
@@ -40,5 +40,6 @@ class Writer:
 
     def end(self, report: Report) -> None:
         lines = [*self.later, *self.skipped,
+                 *(orjson.dumps({"type": "expired_waiver", **w.to_dict()}) for w in report.expired_waivers),
                  orjson.dumps({"type": "summary", **report.summary(), "metadata": report.metadata})]
         self.write(b"\n".join(lines).decode() + "\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import IO, Any
 
 from ..model import Finding, InputError, NotEvaluated, Report
+from ..values import format_time
 
 _HEADINGS = {
     "en": {
@@ -18,6 +19,10 @@ _HEADINGS = {
         "summary": "{documents} document(s) checked, {findings} finding(s) ({sev}), {errors} unreadable or invalid, {not_evaluated} rule(s) not evaluated",
         "clean": "no findings",
         "merchant": "merchant",
+        "waived": "waived",
+        "baseline": "in the baseline",
+        "expired": "Expired waivers (no longer waive)",
+        "excused": "{waived} waived, {baselined} in the baseline (not counted for the exit status)",
     },
     "zh": {
         "errors": "无法检查",
@@ -26,6 +31,10 @@ _HEADINGS = {
         "summary": "已检查{documents}个文档，发现{findings}个问题（{sev}），{errors}个无法读取或无效，{not_evaluated}条规则未评估",
         "clean": "未发现问题",
         "merchant": "商家",
+        "waived": "已豁免",
+        "baseline": "基线内",
+        "expired": "已过期的豁免（不再生效）",
+        "excused": "{waived}个已豁免，{baselined}个在基线内（不计入退出状态）",
     },
 }
 _SEVERITY_ZH = {"error": "错误", "warning": "警告", "advice": "建议"}
@@ -63,9 +72,15 @@ class Writer:
 
     def encode(self, f: Finding) -> str:
         """A finding's lines, without its document's heading (parallel.py has the workers make them)."""
-        return (f"  {self.severity(f.severity)} {f.rule}  {self.style(f.path, dim=True)}\n"
+        text = (f"  {self.severity(f.severity)} {f.rule}  {self.style(f.path, dim=True)}\n"
                 f"          {f.message}\n"
                 f"          {self.words['fix']}: {f.remedy}\n")
+        if f.waived is not None:
+            w = f.waived
+            text += f"          {self.words['waived']}: {w['reason']} ({w['owner']}, {w['expires']})\n"
+        elif f.baseline:
+            text += f"          {self.words['baseline']}\n"
+        return text
 
     def encoded(self, key: Any, text: str) -> None:
         if key != self.document:
@@ -96,10 +111,17 @@ class Writer:
             for n in self.skipped:
                 out.append(f"  {n.document.source}  {n.document.kind} {n.document.id}  {n.rule}: {n.reason}")
             out.append("")
+        if report.expired_waivers:
+            out.append(style(words["expired"], bold=True))
+            for w in report.expired_waivers:
+                out.append(f"  {w.where}  {w.rule} {w.document} {w.path or ''}  {w.owner}, {format_time(w.expires)}")
+            out.append("")
         summary = report.summary()
         sev = ", ".join(
             f"{count} {_SEVERITY_ZH[name] if self.lang == 'zh' else name}"
             for name, count in summary["by_severity"].items() if count
         ) or words["clean"]
         out.append(words["summary"].format(sev=sev, **summary))
+        if summary["waived"] or summary["baselined"]:
+            out.append(words["excused"].format(**summary))
         self.write("\n".join(out) + "\n")

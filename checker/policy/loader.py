@@ -185,6 +185,7 @@ def _rule(shown: str, raw: dict[str, Any], bases: dict[str, Any]) -> Rule:
         effective_from=start,
         effective_until=end,
         source=raw.get("source"),
+        waivable=raw.get("waivable", True),
         examples=examples,
         file=shown,
     )

@@ -81,6 +81,8 @@ class Rule:
     effective_from: _dt.datetime | None = None
     effective_until: _dt.datetime | None = None
     source: str | None = None
+    #: false: no waiver or baseline excuses its findings (waivers.py)
+    waivable: bool = True
     examples: tuple[Example, ...] = ()
     #: merchant rules: sums over the merchant's orders in the scan, by name
     totals: Mapping[str, Total] = attrs.field(factory=dict)
