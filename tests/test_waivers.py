@@ -156,3 +156,34 @@ def test_waivers_give_the_same_output_with_workers(tmp_path: Path, waivers: Path
     one, two = run(*args, "--jobs", "1"), run(*args, "--jobs", "2")
     assert one == two
     assert 1 == one[1].count('"waived":{')
+
+
+def test_every_format_shows_a_waived_finding_as_accepted(tmp_path: Path, waivers: Path) -> None:
+    """SARIF: a suppression with the reason (and still a valid log); JUnit: no failure, the finding in
+    system-out; GitHub: a notice; HTML: the row marked; text and JSON above."""
+    import xml.etree.ElementTree as ET
+
+    import jsonschema
+
+    catalog = write_jsonl(tmp_path / "c.jsonl", [LINEN, doc(LINEN, id="P-OTHER")])
+    outputs = {}
+    for fmt in ("sarif", "junit", "github", "html"):
+        out = tmp_path / f"r.{fmt}"
+        code, _, _ = run("scan", str(catalog), "--waivers", str(waivers), "--format", fmt, "-o", str(out),
+                         "--as-of", "2022-12-28")
+        assert 1 == code  # P-OTHER's bait tier is not waived
+        outputs[fmt] = out.read_text(encoding="utf-8")
+    sarif = json.loads(outputs["sarif"])
+    schema = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text("utf-8"))
+    jsonschema.Draft4Validator(schema).validate(sarif)
+    results = sarif["runs"][0]["results"]
+    assert [["accepted"], None] == [[s["status"] for s in r["suppressions"]] if "suppressions" in r else None
+                                    for r in results]
+    assert "the 10000+ tier is the distributor price" in results[0]["suppressions"][0]["justification"]
+    suite = ET.fromstring(outputs["junit"]).find("testsuite")
+    assert "1" == suite.get("failures")
+    assert any("waived: the 10000+ tier" in (e.text or "") for e in suite.iter("system-out"))
+    assert ["::notice", "::error"] == [line.split(" ")[0] for line in outputs["github"].splitlines()[:2]]
+    rows = [line for line in outputs["html"].splitlines() if line.startswith("<tr data-family")]
+    assert [True, False] == ["data-waived" in row for row in rows]
+    assert "<small data-waived>Waived: the 10000+ tier is the distributor price" in rows[0]

@@ -64,7 +64,12 @@ def render(report: Report, *, lang: str = "en", color: bool = False, pack: Any =
     lines = []
     for f in report.findings:
         data = f"{f.message}\n{f.document.kind} {f.document.id} {f.path}\n{words['fix']}: {f.remedy}"
-        lines.append(command(COMMANDS[f.severity], data, *_split(f.document.source), title=f.rule))
+        name = COMMANDS[f.severity]
+        if f.waived is not None or f.baseline:  # accepted: a notice, not a failure
+            name = "notice"
+            data += "\n" + (f"waived: {f.waived['reason']} ({f.waived['owner']}, {f.waived['expires']})"
+                            if f.waived is not None else "in the baseline")
+        lines.append(command(name, data, *_split(f.document.source), title=f.rule))
     for e in report.errors:
         text = f"{e.pointer}: {e.reason}" if e.pointer else e.reason
         lines.append(command("error", "\n".join((text, *e.more)), e.file, e.line, title=words["invalid"]))

@@ -83,6 +83,8 @@ _WORDS = {
         "merchant": "Merchant",
         "path": "Path",
         "message": "Message and remedy",
+        "waived": "Waived",
+        "baseline": "In the baseline (not counted)",
         "fix": "Fix",
         "listing": "listing",
         "no_findings": "No findings.",
@@ -140,6 +142,8 @@ _WORDS = {
         "merchant": "商家",
         "path": "位置",
         "message": "问题与整改",
+        "waived": "已豁免",
+        "baseline": "在基线内（不计入）",
         "fix": "整改",
         "listing": "商品",
         "no_findings": "未发现问题。",
@@ -510,12 +514,20 @@ def _findings(
         doc = f.document
         rule_note = _e(f.family) + (f" · {_e(f.penalty)}" if f.penalty else "")
         product = f" · {listing} {_e(f.product_id)}" if f.product_id is not None and f.product_id != doc.id else ""
+        # accepted (--waivers, --baseline): shown as such, with why; not hidden
+        accepted, mark = "", ""
+        if f.waived is not None:
+            w = f.waived
+            accepted = f"<small data-waived>{_e(words['waived'])}: {_e(w['reason'])} ({_e(w['owner'])}, {_e(w['expires'])})</small>"
+            mark = " data-waived"
+        elif f.baseline:
+            accepted, mark = f"<small data-baseline>{_e(words['baseline'])}</small>", " data-baseline"
         # one compact line per finding (100,000 of them make a page of ~70 MB); </td> is implied in HTML5
         out.append(
-            f'<tr data-family="{_e(f.family)}" data-severity="{_e(f.severity)}" data-merchant="{_e(f.merchant_id)}">'
+            f'<tr data-family="{_e(f.family)}" data-severity="{_e(f.severity)}" data-merchant="{_e(f.merchant_id)}"{mark}>'
             f"<td>{n}<td>{_e(sev(f.severity))}<td>{_e(f.rule)}<small>{rule_note}</small>"
             f"<td>{_e(doc.kind)} {_e(doc.id)}{product}<small>{_e(doc.source)}</small><td>{_e(f.merchant_id)}"
-            f"<td>{_e(f.path)}<td>{_e(f.message)}<small>{fix}: {_e(f.remedy)}</small></tr>\n"
+            f"<td>{_e(f.path)}<td>{_e(f.message)}<small>{fix}: {_e(f.remedy)}</small>{accepted}</tr>\n"
         )
     out.append(f'</tbody></table><button type="button" id="filter-more" data-label="{_e(words["more"])}" hidden></button>')
     if not report.findings:

@@ -24,7 +24,9 @@ Its test cases, in this order:
 
 So the counts (on `<testsuites>` and `<testsuite>` alike) are:
 tests = documents with findings + (1 if any document has none) + input
-errors + rules not evaluated; failures = documents with findings;
+errors + rules not evaluated; failures = documents with findings (a
+document whose findings are all waived or in the baseline passes, with them
+in its system-out);
 errors = input errors + rules that failed; skipped = rules not evaluated
 that did not fail. A document is (source, kind, id): two copies of one
 document in one JSON array file are one test case.
@@ -70,16 +72,26 @@ def render(report: Report, *, lang: str = "en", color: bool = False, pack: Any =
     documents: dict[tuple[str, str, str | None], list[Finding]] = {}
     for f in report.findings:
         documents.setdefault((f.document.source, f.document.kind, f.document.id), []).append(f)
+    failing = 0
     for (source, kind, doc_id), findings in documents.items():
         case = _case(kind, f"{kind} {doc_id} ({source})")
+        accepted = []
         for f in findings:
             text = [f"{words['path']}: {f.path}", f"{words['severity']}: {f.severity}"]
             if f.penalty:
                 text.append(f"{words['penalty']}: {f.penalty}")
             text.append(f"{words['fix']}: {f.remedy}")
-            _child(case, "failure", "\n".join(text), type=f.rule, message=f.message)
+            if f.waived is not None or f.baseline:  # accepted (--waivers, --baseline): reported, not a failure
+                why = (f"waived: {f.waived['reason']} ({f.waived['owner']}, {f.waived['expires']})"
+                       if f.waived is not None else "in the baseline")
+                accepted.append(f"{f.rule} {f.path}: {f.message}\n{why}")
+            else:
+                _child(case, "failure", "\n".join(text), type=f.rule, message=f.message)
+        if accepted:
+            _child(case, "system-out", "\n\n".join(accepted))
+        failing += any(f.waived is None and not f.baseline for f in findings)
         cases.append(case)
-    counts["failures"] = len(documents)
+    counts["failures"] = failing
 
     clean = report.documents - len(documents)
     if clean > 0:

@@ -29,6 +29,9 @@ The mapping (one log, one run):
   `partialFingerprints["compliance/v1"]`: sha256 (hex) of rule id, document
   id and pointer (NUL-separated): the same problem matches across scans
   even when the file moves or the numbers in the message change.
+  A waived finding (--waivers) has `suppressions` (kind external, status
+  accepted, the reason, owner and expiry as justification); a finding in
+  the --baseline has `baselineState` "unchanged".
   `properties`: every field of the JSON finding that SARIF has no place
   for: pointer, document {kind, id, source}, merchant_id, product_id,
   remedy, family, severity, penalty.
@@ -210,6 +213,18 @@ def _placeholders(template: str) -> str:
 
 
 def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
+    out = _plain_result(f, index)
+    if f.waived is not None:  # reported, as SARIF says an accepted result is: suppressed, with the why
+        w = f.waived
+        out["suppressions"] = [{"kind": "external", "status": "accepted",
+                                "justification": f"{w['reason']} ({w['owner']}, until {w['expires']})",
+                                "properties": dict(w)}]
+    if f.baseline:
+        out["baselineState"] = "unchanged"
+    return out
+
+
+def _plain_result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
     return {
         "ruleId": f.rule,
         "ruleIndex": index[f.rule],
