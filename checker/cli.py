@@ -338,14 +338,15 @@ def check(files: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str,
 
 @cli.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True, help="Language of the titles.")
 @_policy_options
-def policies(fmt: str, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
-    """List the rules of the pack: id, family, severity, penalty, kind."""
+def policies(fmt: str, lang: str, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
+    """List the rules of the pack: id, family, severity, penalty, kind, title."""
     compiled = _load(policy_dirs, no_bundled)
     pack = compiled.pack
     rows = [
         {"id": r.id, "family": r.family, "severity": r.severity, "penalty": r.penalty, "kind": r.kind,
-         "title": r.title.en, "file": r.file}
+         "title": r.title.get(lang), "waivable": r.waivable, "file": r.file}
         for r in pack.rules
     ]
     if fmt == "json":

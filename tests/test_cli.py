@@ -181,7 +181,7 @@ def test_policies_lists_rules() -> None:
     assert 0 == code
     assert {"id": "tier-anomaly/bait-tier", "family": "tier-anomaly", "severity": "error",
             "penalty": "publishing-anomaly", "kind": "product", "title": "No bait tier",
-            "file": "policies/tier-anomaly.toml"} in rules
+            "waivable": True, "file": "policies/tier-anomaly.toml"} in rules
 
 
 def test_explain_in_both_languages() -> None:
