@@ -437,7 +437,6 @@ def radar(ctx: click.Context, ledger: str, merchant: str | None, as_of: Any, fmt
     ctx.obj = {"ledger": ledger, "policy_dirs": policy_dirs, "no_bundled": no_bundled}
     if ctx.invoked_subcommand is not None:
         return
-    from .radar.ledger import Ledger
     from .radar.render import radar_dict, render_json, render_text
     from . import _as_of as default_as_of
 

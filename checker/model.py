@@ -65,6 +65,13 @@ class Finding:
     #: in the --baseline: reported, not counted for the exit status
     baseline: bool = False
 
+    def fingerprint(self) -> str:
+        """What identifies the finding across scans (baselines, SARIF): sha256 of rule, document id and JSON
+        Pointer, not the file or line, which move, nor the message, whose numbers change."""
+        import hashlib
+
+        return hashlib.sha256("\0".join((self.rule, self.document.id or "", self.path)).encode()).hexdigest()
+
     def to_dict(self) -> dict[str, Any]:
         out = self._dict()
         if self.waived is not None:

@@ -27,7 +27,6 @@ findings count for the exit status; both stay in the report.
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 import os
 from typing import Any, Iterable
@@ -43,9 +42,7 @@ class WaiverError(Exception):
 
 
 def fingerprint(finding: Finding) -> str:
-    """What identifies a finding across scans: rule, document id and JSON Pointer."""
-    text = "\0".join((finding.rule, finding.document.id or "", finding.path))
-    return hashlib.sha256(text.encode()).hexdigest()
+    return finding.fingerprint()
 
 
 @attrs.frozen

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from checker.cli import cli
 
-from .conftest import LINEN, ROOT, SWEATER, doc, write_json, write_jsonl
+from .conftest import LINEN, ROOT, SWEATER, doc, write_json
 from .test_bench_corpus import corpus
 
 AS_OF = "2022-12-28"

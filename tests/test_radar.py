@@ -21,7 +21,7 @@ from checker.radar.ledger import SCHEMA_VERSION, Ledger, LedgerError
 from checker.policy.model import PolicyError
 from checker.resources import policies_dir
 
-from .conftest import LINEN, doc, write_json, write_jsonl
+from .conftest import LINEN, doc, write_jsonl
 
 T0 = "2022-12-01T09:00:00-08:00"
 DEADLINE0 = "2022-12-15T09:00:00-08:00"  # T0 + 14 x 24 h

@@ -20,7 +20,8 @@ from importlib import import_module
 from types import ModuleType
 from typing import IO, Any
 
-from ..model import Finding, InputError, NotEvaluated, Report
+from ..engine import Collector
+from ..model import Report
 
 #: format name -> module in this package that renders it
 FORMATS = {
@@ -65,23 +66,12 @@ def render(report: Report, name: str, *, lang: str = "en", color: bool = False, 
     return out.getvalue()
 
 
-class Collecting:
+class Collecting(Collector):
     """A writer for the formats that need the whole report: it keeps the results, then renders."""
 
     def __init__(self, out: IO[str], render: Any, **options: Any) -> None:
+        super().__init__()
         self.out, self._render, self.options = out, render, options
-        self.findings: list[Finding] = []
-        self.errors: list[InputError] = []
-        self.not_evaluated: list[NotEvaluated] = []
-
-    def finding(self, finding: Finding) -> None:
-        self.findings.append(finding)
-
-    def error(self, error: InputError) -> None:
-        self.errors.append(error)
-
-    def unevaluated(self, entry: NotEvaluated) -> None:
-        self.not_evaluated.append(entry)
 
     def end(self, report: Report) -> None:
         import attrs

@@ -53,7 +53,6 @@ report gives the same text.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import PurePath
@@ -246,9 +245,9 @@ def _plain_result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
 
 
 def fingerprint(f: Finding) -> str:
-    """sha256 of rule id, document id and pointer: stable across scans, file moves and changed numbers."""
-    key = "\0".join((f.rule, f.document.id or "", f.path))
-    return hashlib.sha256(key.encode()).hexdigest()
+    """sha256 of rule id, document id and pointer: stable across scans, file moves and changed numbers
+    (the baseline's fingerprint too)."""
+    return f.fingerprint()
 
 
 def _error(e: InputError) -> dict[str, Any]:
