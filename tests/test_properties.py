@@ -590,3 +590,31 @@ def test_products_with_given_tiers_take_no_thresholds(custom: Policies) -> None:
     """products(tiers=...) uses the tables as given: thresholds belong to the tier_tables(...) passed."""
     with pytest.raises(InvalidArgument, match="tier_tables"):
         products(tiers=tier_tables(), policies=custom.pack)
+
+
+def _fits_by_hand(text: str, shape: str) -> bool:
+    """shape() as docs/policies.md states it, one character at a time."""
+    if len(text) != len(shape):
+        return False
+    for ch, want in zip(text, shape):
+        if want == "9" and not ("0" <= ch <= "9"):
+            return False
+        if want == "A" and not ("A" <= ch <= "Z" or "a" <= ch <= "z"):
+            return False
+        if want == "X" and not ("0" <= ch <= "9" or "A" <= ch <= "Z" or "a" <= ch <= "z"):
+            return False
+        if want not in "9AX" and ch != want:
+            return False
+    return True
+
+
+_SHAPE_CHARS = st.sampled_from(list("9AX-. /()[]*+?\\^$|DEFR0aé٣\n"))
+
+
+@given(st.lists(st.text(_SHAPE_CHARS, max_size=6), min_size=1, max_size=3), st.text(_SHAPE_CHARS, max_size=6))
+def test_shape_is_what_the_page_says(shapes: list[str], text: str) -> None:
+    """shape(text, shapes) (one compiled pattern for the list) agrees with the character-by-character
+    reading of docs/policies.md, including shapes holding regular-expression characters."""
+    from checker.policy.runtime import fn_shape
+
+    assert fn_shape(text, shapes) == any(_fits_by_hand(text, s) for s in shapes)
