@@ -618,3 +618,17 @@ def test_shape_is_what_the_page_says(shapes: list[str], text: str) -> None:
     from checker.policy.runtime import fn_shape
 
     assert fn_shape(text, shapes) == any(_fits_by_hand(text, s) for s in shapes)
+
+
+def test_a_skus_attributes_in_another_order_give_the_same_message() -> None:
+    """The case Hypothesis found: values(item.sku) in a message followed the document's key order."""
+    listing = {"id": "P-1", "merchant_id": "M-1", "listing_type": "rts", "moq": 1,
+               "price": {"mode": "sku", "skus": [{"attributes": {"Color": "red", "Size": "L"}, "price": "10.00"}]}}
+    order = {"kind": "order", "id": "O-1", "type": "quote", "merchant_id": "M-1", "created_at": "2022-12-01",
+             "items": [{"listing": listing, "sku": {"Color": "red", "Size": "L"}, "quantity": 1, "unit_price": "12.00"}]}
+    swapped = json.loads(json.dumps(order))
+    swapped["items"][0]["sku"] = {"Size": "L", "Color": "red"}
+    one, two = checker.check([order]), checker.check([swapped])
+    assert ["fake-price/sku-price"] == [f.rule for f in one.findings]
+    assert one.to_dict()["findings"] == two.to_dict()["findings"]
+    assert "SKU red, L" in one.findings[0].message

@@ -212,11 +212,13 @@ def fn_join(texts: Any, separator: Any) -> Any:
 
 
 def fn_values(table: Any) -> list[Any]:
-    return list(table.values()) if table else []
+    """The values in the order of their names: a JSON object has no order, so a report must not either."""
+    return [table[k] for k in sorted(table)] if table else []
 
 
 def fn_keys(table: Any) -> list[Any]:
-    return list(table) if table else []
+    """The names, sorted (see fn_values)."""
+    return sorted(table) if table else []
 
 
 def fn_tier_for(tiers: Any, quantity: Any) -> Any:
@@ -323,7 +325,7 @@ def fmt(value: Any) -> str:
     if isinstance(value, dict):
         import json
 
-        return json.dumps(value, ensure_ascii=False, default=str)
+        return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
     return str(value)
 
 

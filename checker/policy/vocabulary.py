@@ -116,10 +116,11 @@ FUNCTIONS: dict[str, Function] = {
                  "The texts of a list one after the other, with the separator between them.",
                  'contains_any(join(values(price.skus[0].attributes), " "), ["m"])'),
         Function("values", ("map",), _values,
-                 "The values of a table of names to values, such as a SKU's sale attributes.",
+                 "The values of a table of names to values, such as a SKU's sale attributes, in the order "
+                 "of their names (a JSON object has no order of its own).",
                  'count(values(price.skus[0].attributes)) == 1'),
         Function("keys", ("map",), _fixed(Type("list", elem=TEXT)),
-                 "The names of a table of names to values, such as a SKU's attribute names.",
+                 "The names of a table of names to values, such as a SKU's attribute names, sorted.",
                  '"Size" in keys(price.skus[0].attributes)'),
         Function("tier_for", ("list-of-object", "number"), _elem_with("min_qty"),
                  "The price tier a quantity falls in: the one with the largest min_qty not above it.",
