@@ -45,6 +45,13 @@ class DocumentRef:
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "id": self.id, "source": self.source}
 
+    def file_and_line(self) -> tuple[str, int | None]:
+        """The source as (file, line): "file" or "file:line" (JSON Lines)."""
+        file, sep, line = self.source.rpartition(":")
+        if sep and file and line.isdigit():
+            return file, int(line)
+        return self.source, None
+
 
 @attrs.frozen
 class Finding:

@@ -230,8 +230,8 @@ def test_sarif_uris_are_uri_references() -> None:
     assert "a%3Ab.json" == sarif.file_uri("a:b.json"), "a colon never makes a relative path look like a scheme"
     assert "file:///tmp/a%20b/c.jsonl" == sarif.file_uri("/tmp/a b/c.jsonl")
     assert sarif.file_uri("<stdin>") is None and sarif.file_uri("-") is None
-    assert ("x.jsonl", 12) == sarif.split_source("x.jsonl:12")
-    assert ("x.json", None) == sarif.split_source("x.json")
+    assert ("x.jsonl", 12) == DocumentRef("product", "P", "x.jsonl:12").file_and_line()
+    assert ("x.json", None) == DocumentRef("product", "P", "x.json").file_and_line()
 
 
 def test_sarif_input_errors_and_failed_rules_are_notifications(catalog_report: Report, catalog: Path,

@@ -27,7 +27,6 @@ lines are all written. Pure: the same report gives the same text.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..model import Report
@@ -56,7 +55,6 @@ _WORDS = {
         "severity": {"error": "错误", "warning": "警告", "advice": "建议"},
     },
 }
-_LINE = re.compile(r"(.*):([0-9]+)")
 
 
 def render(report: Report, *, lang: str = "en", color: bool = False, pack: Any = None) -> str:
@@ -69,13 +67,13 @@ def render(report: Report, *, lang: str = "en", color: bool = False, pack: Any =
             name = "notice"
             data += "\n" + (f"waived: {f.waived['reason']} ({f.waived['owner']}, {f.waived['expires']})"
                             if f.waived is not None else "in the baseline")
-        lines.append(command(name, data, *_split(f.document.source), title=f.rule))
+        lines.append(command(name, data, *f.document.file_and_line(), title=f.rule))
     for e in report.errors:
         text = f"{e.pointer}: {e.reason}" if e.pointer else e.reason
         lines.append(command("error", "\n".join((text, *e.more)), e.file, e.line, title=words["invalid"]))
     for n in report.not_evaluated:
         title = words["failed" if n.failed else "not_evaluated"].format(rule=n.rule)
-        lines.append(command("error" if n.failed else "notice", n.reason, *_split(n.document.source), title=title))
+        lines.append(command("error" if n.failed else "notice", n.reason, *n.document.file_and_line(), title=title))
     summary = report.summary()
     sev = ", ".join(
         f"{count} {words['severity'][name]}" for name, count in summary["by_severity"].items() if count
@@ -102,10 +100,3 @@ def escape_data(text: str) -> str:
 def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
-
-def _split(source: str) -> tuple[str, int | None]:
-    """"file" or "file:line" (JSON Lines) -> (file, line)."""
-    match = _LINE.fullmatch(source)
-    if match and match.group(1):
-        return match.group(1), int(match.group(2))
-    return source, None

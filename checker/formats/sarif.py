@@ -86,7 +86,6 @@ _WORDS = {
 _NOTIFICATIONS = (("input-error", "InputError", "error"), ("not-evaluated", "NotEvaluated", "note"),
                   ("rule-failed", "RuleFailed", "error"))
 _NOTIFICATION_INDEX = {id_: i for i, (id_, _, _) in enumerate(_NOTIFICATIONS)}
-_LINE = re.compile(r"(.*):([0-9]+)")
 
 
 def render(report: Report, *, lang: str = "en", color: bool = False, pack: Any = None) -> str:
@@ -229,7 +228,7 @@ def _plain_result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
         "ruleIndex": index[f.rule],
         "level": LEVELS[f.severity],
         "message": {"text": f.message},
-        "locations": [_location(*split_source(f.document.source), f.document, f.path)],
+        "locations": [_location(*f.document.file_and_line(), f.document, f.path)],
         "partialFingerprints": {FINGERPRINT: fingerprint(f)},
         "properties": {
             "pointer": f.path,
@@ -268,7 +267,7 @@ def _unevaluated(n: NotEvaluated, index: dict[str, int]) -> dict[str, Any]:
         "associatedRule": {"id": n.rule, "index": index[n.rule]},
         "level": "error" if n.failed else "note",
         "message": {"text": f"{n.rule}: {n.reason}"},
-        "locations": [_location(*split_source(n.document.source), n.document, "")],
+        "locations": [_location(*n.document.file_and_line(), n.document, "")],
         "properties": n.to_dict(),
     }
 
@@ -289,14 +288,6 @@ def _location(file: str, line: int | None, document: DocumentRef | None, pointer
     elif pointer:
         location["logicalLocations"] = [{"name": pointer, "fullyQualifiedName": pointer, "kind": "member"}]
     return location
-
-
-def split_source(source: str) -> tuple[str, int | None]:
-    """A document's source, "file" or "file:line" (JSON Lines), as (file, line)."""
-    match = _LINE.fullmatch(source)
-    if match and match.group(1):
-        return match.group(1), int(match.group(2))
-    return source, None
 
 
 def file_uri(path: str) -> str | None:
