@@ -272,19 +272,13 @@ def _open_radar(path: str, dirs: tuple[str, ...], as_of: Any) -> tuple[Any, Any,
     from .radar.ladder import load_ladder
     from .radar.ledger import Ledger, LedgerError
     from .radar.observe import Observer
-    from .values import format_time
 
     try:
         ladder = load_ladder(dirs)
         ledger = Ledger(path)
-        last = ledger.clock()
+        ledger.check_clock(as_of)  # before reading anything; record() checks again in its transaction
     except (PolicyError, LedgerError) as e:
         click.echo(f"compliance: {e}", err=True)
-        sys.exit(EXIT_UNCHECKED)
-    if last is not None and as_of < last[1]:
-        what = "a scan as of" if last[0] == "scan" else "an appeal at"
-        click.echo(f"compliance: {path}: the ledger has {what} {format_time(last[1])}; scans are recorded in "
-                   f"time order, and this one is as of {format_time(as_of)} (give a later --as-of)", err=True)
         sys.exit(EXIT_UNCHECKED)
     return ledger, ladder, Observer(as_of)
 

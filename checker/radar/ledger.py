@@ -304,18 +304,7 @@ class Ledger:
         with self._write():
             if self.db.execute("SELECT 1 FROM scans WHERE as_of = ? AND digest = ?", (now, digest)).fetchone():
                 return Recorded(None, already=True)  # changes nothing, so comes before the clock's checks
-            last = self.db.execute("SELECT max(as_of) FROM scans").fetchone()[0]
-            if last is not None and now < last:
-                raise LedgerError(
-                    f"{self.path}: the ledger has a scan as of {format_time(unstamp(last))}; scans are recorded "
-                    f"in time order, and this one is as of {format_time(obs.as_of)} (give a later --as-of)"
-                )
-            appealed = self.db.execute("SELECT max(at) FROM appeals").fetchone()[0]
-            if appealed is not None and now < appealed:  # a scan may not rewrite what an appeal was judged on
-                raise LedgerError(
-                    f"{self.path}: the ledger has an appeal at {format_time(unstamp(appealed))}; a scan as of "
-                    f"{format_time(obs.as_of)} comes before it (give a later --as-of)"
-                )
+            self.check_clock(obs.as_of)
             scan = self.db.execute(
                 "INSERT INTO scans (as_of, recorded_at, digest, pack_hash, ladder_hash, documents, findings) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -369,15 +358,18 @@ class Ledger:
                             (len(opened), len(rectified), scan))
         return Recorded(scan, tuple(opened), tuple(rectified))
 
-    def last_scan(self) -> _dt.datetime | None:
-        last = self.db.execute("SELECT max(as_of) FROM scans").fetchone()[0]
-        return None if last is None else unstamp(last)
-
-    def clock(self) -> tuple[str, _dt.datetime] | None:
-        """The latest time recorded ("scan" or "appeal", and when): a new scan may not come before it."""
-        times = [(kind, unstamp(at)) for kind, at in self.db.execute(
-            "SELECT 'scan', max(as_of) FROM scans UNION ALL SELECT 'appeal', max(at) FROM appeals") if at]
-        return max(times, key=lambda t: t[1]) if times else None
+    def check_clock(self, as_of: _dt.datetime) -> None:
+        """Raise LedgerError when a scan as of `as_of` would come before a scan or an appeal already recorded
+        (the ledger is kept in time order; a scan may not rewrite what an appeal was judged on)."""
+        times = [(kind, at) for kind, at in self.db.execute(
+            "SELECT 'a scan as of', max(as_of) FROM scans UNION ALL SELECT 'an appeal at', max(at) FROM appeals") if at]
+        if times:
+            what, last = max(times, key=lambda t: t[1])
+            if stamp(as_of) < last:
+                raise LedgerError(
+                    f"{self.path}: the ledger has {what} {format_time(unstamp(last))}; scans are recorded in time "
+                    f"order, and this one is as of {format_time(as_of)} (give a later --as-of)"
+                )
 
     # -- appeals ---------------------------------------------------------------------------------
 
