@@ -295,9 +295,19 @@ def needs_context(compiled: CompiledPack) -> bool:
     return bool(compiled.needs_merchant or compiled.totals)
 
 
-def context_text(compiled: CompiledPack) -> re.Pattern[bytes]:
-    """The raw text of the documents the pre-pass needs: merchants (a scan sums orders in its main pass)."""
-    return MERCHANT_TEXT
+def lookup_merchants(
+    paths: list[str], compiled: CompiledPack, validators: Mapping[str, Any], as_of: _dt.datetime,
+    progress: Callable[[int, int], None] | None,
+) -> tuple[Context, int]:
+    """A scan's pre-pass: the merchants (found by a search of the raw lines; only they are parsed), and
+    the bytes read (where the main pass's progress starts). Orders are summed in the main pass."""
+    if not needs_context(compiled):
+        return Context(), 0
+    first = Reader(prefilter=MERCHANT_TEXT)
+    pieces = first.read(paths)
+    context = collect_context(ticking(pieces, first, progress, 0, False) if progress else pieces, validators,
+                              compiled, as_of, with_totals=False)
+    return context, first.position()
 
 
 def collect_context(
@@ -401,17 +411,11 @@ def _scan_paths(
         if parallel.available():
             return parallel.scan_parallel(paths, compiled, jobs=jobs, as_of=as_of, lang=lang, validators=validators,
                                           sink=sink, observer=observer, progress=progress, excuses=excuses)
-    context = Context()
     spooled = None
-    base = 0
     if needs_context(compiled):
         paths, spooled = spool_stdin(paths)
-        first = Reader(prefilter=context_text(compiled))
-        pieces = first.read(paths)
-        context = collect_context(ticking(pieces, first, progress, 0, False) if progress else pieces, validators,
-                                  compiled, as_of, with_totals=False)
-        base = first.position()
     try:
+        context, base = lookup_merchants(paths, compiled, validators, as_of, progress)
         session = Session(compiled, as_of=as_of, context=context, lang=lang, validators=validators, observer=observer,
                           sink=sink, gather_totals=True, excuses=excuses)
         reader = Reader()

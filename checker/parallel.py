@@ -26,8 +26,7 @@ import os
 from collections import deque
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from .engine import (Context, Session, Sink, add_sums, collect_context, context_text, metadata, needs_context,
-                     ticking)
+from .engine import Context, Session, Sink, add_sums, lookup_merchants, metadata
 from .model import Finding, InputError, NotEvaluated, Report, Tally
 from .policy.runtime import CompiledPack, decimal_context
 from .reading import Item, Lines, Reader, parse_lines
@@ -67,14 +66,7 @@ def scan_parallel(
 ) -> Report:
     """Scan `paths` on `jobs` processes. An `observer` (the radar's) gets what each worker's copy of
     it saw, in input order (`fresh()` makes a copy, `merge(copy)` takes one back)."""
-    context = Context()
-    base = 0
-    if needs_context(compiled):  # the merchants, looked up by the parent: a line search, and a few parses
-        first = Reader(prefilter=context_text(compiled))
-        pieces = first.read(paths)
-        context = collect_context(ticking(pieces, first, progress, 0, False) if progress else pieces, validators,
-                                  compiled, as_of, with_totals=False)
-        base = first.position()
+    context, base = lookup_merchants(paths, compiled, validators, as_of, progress)  # by the parent: a line search
     _STATE.update(compiled=compiled, validators=validators, as_of=as_of, lang=lang, context=context,
                   observer=observer.fresh if observer is not None else None, sink=sink, excuses=excuses)
     tally = Tally()
