@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 from typing import Any, Iterable
 
 import attrs
@@ -113,32 +112,19 @@ def load_excuses(waivers: str | None, baseline: str | None, rules: Iterable[Any]
 
 
 def read_waivers(path: str) -> list[Waiver]:
-    import sys
-
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    import jsonschema
-
-    from .policy.loader import _jsonish
-    from .resources import schemas_dir
+    from .policy.loader import _jsonish, parse_toml, schema_error
+    from .policy.model import PolicyError
 
     try:
         with open(path, "rb") as f:
-            doc = tomllib.loads(f.read().decode("utf-8"))
+            doc = parse_toml(path, f.read())
     except OSError as e:
         raise WaiverError(f"{path}: cannot read: {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise WaiverError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as e:
-        raise WaiverError(f"{path}: not valid TOML: {e}") from None
-    with open(os.path.join(schemas_dir(), "waivers.schema.json"), encoding="utf-8") as f:
-        schema = json.load(f)
+    except PolicyError as e:
+        raise WaiverError(str(e)) from None
     plain = _jsonish(doc)
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(plain), key=lambda e: list(map(str, e.path)))
-    if errors:
-        error = errors[0]
+    error = schema_error("waivers.schema.json", plain)
+    if error is not None:
         where = "".join(f"[{p + 1}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
         raise WaiverError(f"{path}: {where or 'waivers'}: {error.message}")
     out = []

@@ -97,16 +97,26 @@ def _used(shared: dict[str, Any], raw: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in shared.items() if name in words}
 
 
-def _validate(shown: str, doc: dict[str, Any]) -> None:
-    import jsonschema  # only when policies are (re)compiled: the check path reads the cache
+def schema_error(schema: str, doc: Any) -> Any:
+    """The first error (by path, then message) of `doc` against schemas/`schema`, or None. For the files
+    people write (policies, the penalty ladder, waivers): jsonschema's messages, speed irrelevant."""
+    import jsonschema  # only when such a file is read: the check path reads the compiled pack's cache
 
-    with open(os.path.join(schemas_dir(), "policy.schema.json"), encoding="utf-8") as f:
-        schema = json.load(f)
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(_jsonish(doc)), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    if not errors:
+    with open(os.path.join(schemas_dir(), schema), encoding="utf-8") as f:
+        validator = jsonschema.Draft202012Validator(json.load(f))
+    errors = sorted(validator.iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    return errors[0] if errors else None
+
+
+def dotted(path: Any) -> str:
+    """A schema error's path as a TOML reader writes it: class.fake-listing.first[0]."""
+    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
+
+
+def _validate(shown: str, doc: dict[str, Any]) -> None:
+    error = schema_error("policy.schema.json", _jsonish(doc))
+    if error is None:
         return
-    error = errors[0]
     path = list(error.absolute_path)
     rule_id = None
     if len(path) >= 2 and path[0] == "rule" and isinstance(path[1], int):
@@ -114,8 +124,7 @@ def _validate(shown: str, doc: dict[str, Any]) -> None:
         rule_id = raw.get("id") if isinstance(raw, dict) else None
         rule_id = rule_id or f"#{path[1] + 1}"
         path = path[2:]
-    field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[") or None
-    raise PolicyError(shown, _schema_message(error), rule_id, field)
+    raise PolicyError(shown, _schema_message(error), rule_id, dotted(path) or None)
 
 
 def _schema_message(error: Any) -> str:

@@ -11,7 +11,6 @@ ladder as loaded, as of a time: nothing is stored by hand.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 from typing import Any, Iterable, Sequence
 
@@ -19,7 +18,6 @@ import attrs
 
 from ..policy.files import LADDER_FILE, pack_meta_files
 from ..policy.model import PolicyError, Text
-from ..resources import schemas_dir
 
 #: actions of the ladder, in the order the radar lists them
 ACTIONS = ("product-downrank", "product-delete", "product-delist", "store-points", "store-downrank")
@@ -245,18 +243,13 @@ def _action(raw: dict[str, Any]) -> Action:
 
 
 def _validate(shown: str, doc: dict[str, Any]) -> None:
-    import jsonschema
+    from ..policy.loader import dotted, schema_error
 
-    with open(os.path.join(schemas_dir(), "penalties.schema.json"), encoding="utf-8") as f:
-        schema = json.load(f)
-    errors = sorted(jsonschema.Draft202012Validator(schema).iter_errors(doc),
-                    key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
-    if errors:
-        error = jsonschema.exceptions.best_match(errors)
-        field = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in error.absolute_path).replace(".[", "[")
+    error = schema_error("penalties.schema.json", doc)
+    if error is not None:
         message = error.message
         if error.validator == "oneOf":
             message = ("an action is one of: product-downrank or store-downrank with days; product-downrank with "
                        'until = "rectified"; product-delete; product-delist; store-points with points '
                        f"(got {error.instance!r})")
-        raise PolicyError(shown, message, None, field or None)
+        raise PolicyError(shown, message, None, dotted(error.absolute_path) or None)
