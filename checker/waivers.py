@@ -40,10 +40,6 @@ class WaiverError(Exception):
     """A waiver or baseline file that cannot be used; str() names the file and the field."""
 
 
-def fingerprint(finding: Finding) -> str:
-    return finding.fingerprint()
-
-
 @attrs.frozen
 class Waiver:
     rule: str
@@ -81,7 +77,7 @@ class Excuses:
             if waiver.matches(finding):
                 return attrs.evolve(finding, waived={"reason": waiver.reason, "owner": waiver.owner,
                                                      "expires": format_time(waiver.expires)})
-        if self.baseline and fingerprint(finding) in self.baseline:
+        if self.baseline and finding.fingerprint() in self.baseline:
             return attrs.evolve(finding, baseline=True)
         return finding
 
@@ -146,9 +142,9 @@ def read_baseline(path: str) -> frozenset[str]:
         raise WaiverError(f"{path}: cannot read: {e.strerror or e}") from None
     except ValueError as e:
         raise WaiverError(f"{path}: not a baseline (not JSON: {e})") from None
-    prints = doc.get("fingerprints") if isinstance(doc, dict) else None
-    if doc.get("baseline") != 1 if isinstance(doc, dict) else True:
+    if not isinstance(doc, dict) or doc.get("baseline") != 1:
         raise WaiverError(f"{path}: not a baseline written by compliance baseline")
+    prints = doc.get("fingerprints")
     if not isinstance(prints, list) or not all(isinstance(p, str) and len(p) == 64 for p in prints):
         raise WaiverError(f"{path}: fingerprints: a list of sha256 hex digests is expected")
     return frozenset(prints)
@@ -156,4 +152,4 @@ def read_baseline(path: str) -> frozenset[str]:
 
 def baseline_document(findings: Iterable[Finding], metadata: dict[str, Any]) -> dict[str, Any]:
     """What `compliance baseline` writes: the fingerprints of the findings, and what made them."""
-    return {"baseline": 1, "metadata": metadata, "fingerprints": sorted({fingerprint(f) for f in findings})}
+    return {"baseline": 1, "metadata": metadata, "fingerprints": sorted({f.fingerprint() for f in findings})}

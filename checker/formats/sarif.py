@@ -229,7 +229,7 @@ def _plain_result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
         "level": LEVELS[f.severity],
         "message": {"text": f.message},
         "locations": [_location(*f.document.file_and_line(), f.document, f.path)],
-        "partialFingerprints": {FINGERPRINT: fingerprint(f)},
+        "partialFingerprints": {FINGERPRINT: f.fingerprint()},  # the baseline's fingerprint too
         "properties": {
             "pointer": f.path,
             "document": f.document.to_dict(),
@@ -242,11 +242,6 @@ def _plain_result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
         },
     }
 
-
-def fingerprint(f: Finding) -> str:
-    """sha256 of rule id, document id and pointer: stable across scans, file moves and changed numbers
-    (the baseline's fingerprint too)."""
-    return f.fingerprint()
 
 
 def _error(e: InputError) -> dict[str, Any]:
