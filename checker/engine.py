@@ -153,9 +153,9 @@ class Session:
         unevaluated: list[NotEvaluated] = []
         if len(hits) > 1:  # the fused evaluator runs rules in groups: report them in pack order
             hits.sort(key=_hit_order)
+        sums = self.context.totals.get(doc.get("id"), EMPTY) if kind == "merchant" else EMPTY
         for rule_index, item_index in hits:
             rule = rules[rule_index]
-            sums = self.context.totals.get(doc.get("id"), EMPTY) if kind == "merchant" else EMPTY
             path, message, remedy = self.compiled.render(
                 rule_index, doc, self.as_of, merchant, item_index, self.lang, sums
             )
