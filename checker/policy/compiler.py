@@ -59,6 +59,7 @@ def generate(pack: Pack) -> Generated:
             lines += c.totals
             totals += [f"({c.index}, {name!r}, {t.over!r}, total_{c.index}_{name})" for name, t in c.rule.totals.items()]
     lines.append("TOTALS = (" + "".join(f"{t}, " for t in totals) + ")")
+    lines += constants.functions.values()  # the loops of `any`, `all`, `count`... (expressions.LOOPS)
     return Generated("\n".join(lines) + "\n", constants.values, frozenset(needs_merchant))
 
 
@@ -104,19 +105,25 @@ def _evaluator(kind: str, codes: list[_RuleCode], reads: Reads, needs_merchant: 
             if code.each is not None:
                 loops.setdefault(code.each.code, []).append(code)
         for each, rules in loops.items():
-            body.append(f"{pad}_s = {each}")
-            body.append(f"{pad}if _s:")
-            body.append(f"{pad}    _n = len(_s)")
-            body.append(f"{pad}    for v_index, v_item in enumerate(_s):")
             inner = pad + "        "
-            body.append(f"{inner}v_previous = _s[v_index - 1] if v_index else None")
-            body.append(f"{inner}v_next = _s[v_index + 1] if v_index + 1 < _n else None")
-            body += [f"{inner}{name} = {read}" for name, read in reads.at(rules[0].item_level)]
+            each_body = [f"{inner}{name} = {read}" for name, read in reads.at(rules[0].item_level)]
             for code in rules:
                 cond = f"not {code.require.code}"
                 if code.where is not None:
                     cond = f"{code.where.code} and {cond}"
-                body += _checked(inner, code, cond, "v_index")
+                each_body += _checked(inner, code, cond, "v_index")
+            text = "\n".join(each_body)
+            body.append(f"{pad}_s = {each}")
+            body.append(f"{pad}if _s:")
+            if "v_next" in text:
+                body.append(f"{pad}    _n = len(_s)")
+            body.append(f"{pad}    for v_index, v_item in enumerate(_s):")
+            # `previous` and `next` only for the loops whose rules name them
+            if "v_previous" in text:
+                body.append(f"{inner}v_previous = _s[v_index - 1] if v_index else None")
+            if "v_next" in text:
+                body.append(f"{inner}v_next = _s[v_index + 1] if v_index + 1 < _n else None")
+            body += each_body
         body += ["    except _BadValue:", "        raise", "    except Exception as e:",
                  f"        failed.extend((i, e) for i in ({indices},))"]
         out += body

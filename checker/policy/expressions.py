@@ -85,11 +85,24 @@ class Compiled:
 
 
 class Constants:
-    """Values hoisted out of generated code (Decimals, tuples, times)."""
+    """Values hoisted out of generated code (Decimals, tuples, times), and the generated loop
+    functions of a pack (`_q<N>`, see ExpressionCompiler._loop): both are shared by all its rules."""
 
     def __init__(self) -> None:
         self.values: dict[str, Any] = {}
         self._by_key: dict[Any, str] = {}
+        #: the source of each loop function, by name
+        self.functions: dict[str, str] = {}
+        self._function_names: dict[tuple[str, str], str] = {}
+
+    def function(self, parameters: str, body: str) -> str:
+        """The name of a module-level function of these parameters and body (one per distinct text)."""
+        key = (parameters, body)
+        name = self._function_names.get(key)
+        if name is None:
+            name = self._function_names[key] = f"_q{len(self._function_names)}"
+            self.functions[name] = f"def {name}({parameters}):\n{body}"
+        return name
 
     def add(self, value: Any) -> str:
         key = (type(value).__name__, repr(value))
@@ -390,6 +403,10 @@ class ExpressionCompiler:
             if isinstance(arg, ast.GeneratorExp):
                 if not function.generator:
                     raise ExpressionError(f"{function.name}() does not take a 'for' expression")
+                if function.name in LOOPS:
+                    code, typ = self._loop(function.name, arg)
+                    _check_arg(function.name, want, typ)
+                    return code, function.returns([typ])
                 code, typ = self._generator(arg)
             elif want.startswith("constant-"):
                 code, typ = self._constant_arg(function.name, arg, want)
@@ -419,6 +436,39 @@ class ExpressionCompiler:
         return self.constants.add(when), TIME
 
     def _generator(self, node: ast.GeneratorExp) -> tuple[str, Type]:
+        seq, var, element, cond, typ = self._for(node)
+        # The list is bound first: Python allows no `:=` (our null tests) inside the `in` part.
+        t = self.temp()
+        code = f"({t} := {seq}, ({element} for {var} in ({t} or ()){f' if {cond}' if cond else ''}))[1]"
+        return code, typ
+
+    def _loop(self, function: str, node: ast.GeneratorExp) -> tuple[str, Type]:
+        """`function(ELEMENT for x in LIST if COND)` as a call of a generated function that loops over
+        the list with a plain `for` statement, stopping as soon as the answer is known (LOOPS):
+        `all(any(s.country == c and s.computable for s in shipping) for c in core_countries)` took
+        11.0 us with generators handed to the runtime's any/all, 2.6 us as loops (10 x 10 items).
+
+        The function is defined once per pack at module level (Constants.function); what the loop
+        reads from the rule's scope (field reads, `item`, an outer loop's variable, the merchant...)
+        is passed as arguments, found with `symtable`. Its value is the runtime function's on the
+        same items, element for element (tests/test_expressions.py compares the two)."""
+        seq, var, element, cond, typ = self._for(node)
+        init, each, end = LOOPS[function]
+        lines = [*(f"    {line}" for line in init), f"    for {var} in (_seq or ()):"]
+        pad = "        "
+        if cond:
+            lines.append(f"{pad}if {cond}:")
+            pad += "    "
+        lines += [pad + line.replace("{elt}", element) for line in each]
+        lines.append(f"    {end}")
+        body = "\n".join(lines) + "\n"
+        free = _free_names(f"def _q(_seq):\n{body}")
+        name = self.constants.function(", ".join(["_seq", *free]), body)
+        return f"{name}({', '.join([seq, *free])})", typ
+
+    def _for(self, node: ast.GeneratorExp) -> tuple[str, str, str, str, Type]:
+        """A `for` expression's parts as code: the list, the variable, the element, the condition
+        ("" without `if`), and its type (a list of the elements)."""
         if len(node.generators) != 1:
             raise ExpressionError("a 'for' expression takes one 'for'")
         gen = node.generators[0]
@@ -447,20 +497,57 @@ class ExpressionCompiler:
             element, etype = self.node(node.elt)
             cond = ""
             if gen.ifs:
-                code, ctype = self.node(gen.ifs[0])
+                cond, ctype = self.node(gen.ifs[0])
                 _need(ctype, "bool", "the 'if' of a 'for' expression must be a condition")
-                cond = f" if {code}"
         finally:
             del self.scope[var]
             self._in_for = outer
         self._used.discard(var)
-        # The list is bound first: Python allows no `:=` (our null tests) inside the `in` part.
-        t = self.temp()
-        code = f"({t} := {seq}, ({element} for {py} in ({t} or ()){cond}))[1]"
-        return code, Type("list", elem=etype.null(False))
+        return seq, py, element, cond, Type("list", elem=etype.null(False))
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+#: the functions whose `for` expression becomes a loop (ExpressionCompiler._loop): the lines before the
+#: loop, the loop's body for one element ({elt}; run only when the `if` holds), and the last line. Each
+#: gives what the runtime's fn_<name> gives on the same elements (runtime.py): first and last take the
+#: element whatever its value; min, max and sum skip missing ones, min and max keep the first of equals.
+LOOPS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
+    "any": ((), ("if {elt}:", "    return True"), "return False"),
+    "all": ((), ("if not {elt}:", "    return False"), "return True"),
+    "count": (("_r = 0",), ("{elt}", "_r += 1"), "return _r"),  # the element is still evaluated, as before
+    "first": ((), ("return {elt}",), "return None"),
+    "last": (("_r = None",), ("_r = {elt}",), "return _r"),
+    "min": (("_r = None",), ("_v = {elt}", "if _v is not None and (_r is None or _v < _r):", "    _r = _v"),
+            "return _r"),
+    "max": (("_r = None",), ("_v = {elt}", "if _v is not None and (_r is None or _v > _r):", "    _r = _v"),
+            "return _r"),
+    "sum": (("_r = 0",), ("_v = {elt}", "if _v is not None:", "    _r = _r + _v"), "return _r"),
+}
+
+
+def _free_names(source: str) -> list[str]:
+    """The names a generated loop function reads from the rule's scope (its arguments): every name it
+    uses as a global, at any depth, that the generated module does not define (runtime.namespace's
+    helpers, constants `_k<N>`, loop functions `_q<N>`)."""
+    import re
+    import symtable
+
+    from .runtime import namespace
+
+    module = set(namespace({})) | set(namespace({})["__builtins__"])
+    found: set[str] = set()
+    tables = [symtable.symtable(source, "<loop>", "exec")]
+    while tables:
+        table = tables.pop()
+        tables += table.get_children()
+        if table.get_type() == "module":
+            continue
+        found |= {s.get_name() for s in table.get_symbols() if s.is_global()}
+    free = sorted(n for n in found if n not in module and not re.fullmatch(r"_[kq]\d+", n))
+    if any(re.fullmatch(r"_t\d+", n) for n in free):  # pragma: no cover - a temporary is never shared
+        raise AssertionError(f"a loop would read another expression's temporary: {source}")
+    return free
 
 _ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _OPERATOR_WORDS = {
