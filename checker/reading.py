@@ -17,7 +17,7 @@ import re
 import sys
 import zlib
 from decimal import Decimal
-from typing import IO, Any, Iterable, Iterator, Union
+from typing import IO, Any, Container, Iterable, Iterator, Union
 
 import orjson
 
@@ -47,6 +47,29 @@ _LONG_MANTISSA = b"0" * 16 + b"e"
 def _inexact(data: bytes) -> bool:
     shape = data.translate(_NUMERIC)
     return _LONG in shape or _LONG_MANTISSA in shape or b"0e000" in shape or b"0e-000" in shape
+
+
+# JSON Lines are tested many lines at a time: one translation of the text, and two searches that
+# find at least every shape above (16 digits, for 17 and for 16 before an "e"; "0e-?000" for the
+# exponents), so that a text without a match has no line to parse exactly; only the lines of one with
+# a match are tested each. A line's shape is the same as alone ("\n" maps to itself), and no match can
+# span two lines. 100,000 catalog lines (170 MB), tested 64 KB at a time as they are decompressed
+# (Reader._batches): 0.25 s; 1,000 lines at a time when parsed (a batch joined again): 0.38 s; a line
+# at a time: 0.5 s.
+_MAYBE_LONG = b"0" * 16
+_MAYBE_EXPONENT = re.compile(rb"0e-?000")
+
+
+def _maybe_inexact(text: bytes) -> bool:
+    shape = text.translate(_NUMERIC)
+    return _MAYBE_LONG in shape or _MAYBE_EXPONENT.search(shape) is not None
+
+
+def _inexact_lines(lines: list[bytes], first: int) -> Container[int]:
+    """The numbers of the lines (the first being `first`) for which _inexact holds."""
+    if not _maybe_inexact(b"\n".join(lines)):
+        return ()
+    return {number for number, line in enumerate(lines, first) if _inexact(line)}
 
 
 _WHITESPACE = b" \t\r\n"
@@ -159,6 +182,8 @@ class Reader:
         self.quiet = prefilter is not None if quiet is None else quiet
         #: hand on JSON Lines as `Lines` batches, unparsed (for worker processes to parse)
         self.raw = raw
+        #: test JSON Lines for inexact numbers as they are read (parsed here, every line)
+        self.tests_numbers = prefilter is None and not raw
         #: bytes of the files read to the end, and the file being read (for progress: position())
         self.done = 0
         self.current: IO[bytes] | None = None
@@ -335,6 +360,7 @@ class Reader:
         carry = first or b""  # the start of a line whose end is still to come
         pending: list[bytes] = []  # whole lines not handed on yet
         size = 0
+        tested = self.tests_numbers  # each chunk while it is fresh (else parse_lines tests the batches)
         read = getattr(stream, "read1", stream.read)
         try:
             while True:
@@ -364,6 +390,14 @@ class Reader:
                             number += len(pending)
                             pending, size = [], 0
                         yield from self._with_long_lines(lines, path, number)
+                        number += len(lines)
+                    elif tested and _maybe_inexact(data):  # rare: the lines of this chunk are handed on apart
+                        if pending:
+                            yield from self._handed(pending, path, number)
+                            number += len(pending)
+                            pending, size = [], 0
+                        exact = {n for n, line in enumerate(lines, number + 1) if _inexact(line)}
+                        yield Lines(path, number + 1, lines, exact)
                         number += len(lines)
                     else:
                         pending += lines
@@ -395,12 +429,12 @@ class Reader:
         if not seen and not quiet:
             yield InputError(path, None, "", "empty file: no document")
 
-    @staticmethod
-    def _handed(lines: list[bytes], path: str, number: int) -> Iterator[Lines]:
+    def _handed(self, lines: list[bytes], path: str, number: int) -> Iterator[Lines]:
         """`lines` (from line number + 1) in batches of at most BATCH_LINES."""
         step = BATCH_LINES
+        exact = () if self.tests_numbers else None  # tested in _batches: none holds an inexact number
         for i in range(0, len(lines), step):
-            yield Lines(path, number + i + 1, lines[i : i + step])
+            yield Lines(path, number + i + 1, lines[i : i + step], exact)
 
     def _with_long_lines(self, lines: list[bytes], path: str, number: int) -> Iterator[Lines | InputError]:
         """Lines among which some are longer than MAX_LINE_BYTES: those are reported, the others read."""
@@ -428,15 +462,16 @@ BATCH_LINES = 1000
 
 
 class Lines:
-    """Consecutive lines of a JSON Lines file, from line number `first`, not parsed yet."""
+    """Consecutive lines of a JSON Lines file, from line number `first`, not parsed yet; `exact`, when
+    known, holds the numbers of those with a number for the exact parser (else parse_lines finds them)."""
 
-    __slots__ = ("path", "first", "lines")
+    __slots__ = ("path", "first", "lines", "exact")
 
-    def __init__(self, path: str, first: int, lines: list[bytes]) -> None:
-        self.path, self.first, self.lines = path, first, lines
+    def __init__(self, path: str, first: int, lines: list[bytes], exact: Container[int] | None = None) -> None:
+        self.path, self.first, self.lines, self.exact = path, first, lines, exact
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return Lines, (self.path, self.first, self.lines)
+        return Lines, (self.path, self.first, self.lines, self.exact)
 
 
 def parse_lines(batch: Lines, prefilter: re.Pattern[bytes] | None = None, quiet: bool = False) -> Iterator[Item]:
@@ -444,13 +479,18 @@ def parse_lines(batch: Lines, prefilter: re.Pattern[bytes] | None = None, quiet:
     without a match (a pre-pass that reads only some kinds)."""
     path = batch.path
     number = batch.first - 1
+    # a pre-pass reads few of the lines: it tests only those, one by one
+    each = prefilter is not None
+    exact = batch.exact
+    if exact is None:
+        exact = () if each else _inexact_lines(batch.lines, batch.first)
     for line in batch.lines:
         number += 1
-        if prefilter is not None and prefilter.search(line) is None:
+        if each and prefilter.search(line) is None:  # type: ignore[union-attr]
             continue
         try:
             document = orjson.loads(line)
-            if _inexact(line):
+            if number in exact or (each and _inexact(line)):
                 document = _exact_loads(line)
             yield (document, path, number, None)
         except Exception:

@@ -9,6 +9,7 @@ import io
 import itertools
 import json
 import random
+import re
 import subprocess
 import sys
 import tracemalloc
@@ -21,8 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import checker
+import checker.reading
 from checker import InputError, Report
-from checker.reading import Reader, loads, walk
+from checker.reading import Reader, SyntaxProblem, loads, parse_lines, walk
 
 AS_OF = "2022-12-01"
 
@@ -539,6 +541,64 @@ def test_loads_keeps_short_literals_as_floats() -> None:
     """A literal of at most 15 significant digits takes the fast path (a float that repr()s exactly)."""
     assert [0.1, 26.9] == loads(b"[0.1, 26.9]")
     assert float is type(loads(b"[0.1]")[0])
+
+
+#: number literals and texts near the shapes that send a line to the exact parser (reading._inexact)
+literal = st.one_of(
+    st.sampled_from([b"0.1", b"26.9", b"1e5", b"1E+300", b"1e-300", b"2e-3000", b"12.000000000000000001",
+                     b"1234567890123456", b"12345678901234567", b"123456789012345.6e7", b"1.5e15", b'"DE3359426873780"',
+                     b'"1600000020742"', b'"0e000"', b"-0", b"12345678901234567890"]),
+    st.from_regex(rb"\A-?[0-9]{1,20}(\.[0-9]{1,20})?([eE][+-]?[0-9]{1,4})?\Z"),
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(literal, max_size=4), min_size=1, max_size=40), st.integers(1, 7))
+def test_json_lines_numbers_read_as_one_line_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: list[list[bytes]], batch: int
+) -> None:
+    """Lines are tested for inexact numbers many at a time (as read, or in the batches that parallel workers
+    parse): each document is what `loads` makes of its line alone (a Decimal where a float would not be exact,
+    a float otherwise), whatever lines are tested with it."""
+    monkeypatch.setattr(checker.reading, "BATCH_LINES", batch)
+    raw = [b"[" + b", ".join(row) + b"]" for row in rows]
+    path = put(tmp_path / "numbers.jsonl", b"".join(line + b"\n" for line in raw))
+    expected = []
+    for number, line in enumerate(raw, 1):
+        try:
+            expected.append((repr(loads(line)), number))
+        except SyntaxProblem:
+            continue
+    batches = Reader(raw=True).read([str(path)])
+    for items in (Reader().read([str(path)]), (item for lines in batches for item in parse_lines(lines))):
+        assert expected == [(repr(item[0]), item[2]) for item in items if not isinstance(item, InputError)]
+
+
+def test_one_long_literal_among_short_ones_is_exact(tmp_path: Path) -> None:
+    """In a file of many read buffers, the one line holding a long literal is read exactly, in its place; the
+    others keep floats."""
+    raw = [b'{"n": %d, "x": 0.5, "text": "%s"}' % (i, b"a" * 100) for i in range(3000)]
+    raw[1500] = b'{"n": 1500, "x": 0.5, "y": 12.000000000000000001}'
+    path = put(tmp_path / "numbers.jsonl", b"\n".join(raw) + b"\n")
+    assert 4 * checker.reading.READ_BYTES < path.stat().st_size
+    items = list(Reader().read([str(path)]))
+    assert [(n, n + 1) for n in range(3000)] == [(item[0]["n"], item[2]) for item in items]
+    documents = [item[0] for item in items]
+    assert [Decimal("0.5"), Decimal("12.000000000000000001")] == [documents[1500]["x"], documents[1500]["y"]]
+    assert {float} == {type(d["x"]) for i, d in enumerate(documents) if i != 1500}
+
+
+@pytest.mark.parametrize("line", [
+    b'{"kind":"merchant","id":"M1"}', b'{"id": "M1", "kind" :\t "merchant"}', b'{"kind":"product","merchant_id":"M1"}',
+    b'{"subkind":"merchant"}', b'{"kind":"merchants"}', b'kind":"merchant"', b'{"x":"kind","y":"merchant"}',
+    b'{"kind"\r:\x0b"merchant"}', b'{"k":"kind\\"", "kind": "merchant"}', b'{"kind":"product"} {"kind":"merchant"}',
+])
+def test_the_merchant_pre_pass_picks_the_lines_it_always_did(line: bytes) -> None:
+    """engine.MERCHANT_TEXT, spelt for a faster search, finds a match in the same lines as its plain spelling."""
+    from checker.engine import MERCHANT_TEXT
+
+    plain = re.compile(rb'"kind"\s*:\s*"merchant"')
+    assert (plain.search(line) is None) == (MERCHANT_TEXT.search(line) is None)
 
 
 def tiers(last_price: bytes) -> bytes:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from checker.snapshots import _dates_in_rust, check_document, load_schemas
 from checker.snapshots import validators as reference
 from checker.testing import documents
 from checker.validation import SchemaError, _Generator, validators
@@ -97,3 +98,56 @@ def test_an_unsupported_schema_keyword_fails_generation() -> None:
     with pytest.raises(SchemaError) as caught:
         generator.expression({"type": "string", "format": "email"}, "common", "x")
     assert "unsupported format: email" == str(caught.value)
+
+
+# -- times: the `platform-time` format as a regular expression (snapshots.REAL_DATE) -----------------
+
+TIME = load_schemas()["common"]["$defs"]["time"]
+
+
+def times() -> list[str]:
+    """Texts of the time shape: the days that decide (28th to 31st, and 1st) of every year from 0000 to 9999,
+    every day of a common year, a leap year, 1900 and 2000, and the time of day and offsets on good and bad dates."""
+    out = [f"{year:04d}-{day}" for year in range(10_000)
+           for day in ("01-01", "02-28", "02-29", "02-30", "04-30", "04-31", "11-31", "12-31")]
+    out += [f"{year}-{month:02d}-{day:02d}" for year in (2023, 2024, 1900, 2000)
+            for month in range(1, 13) for day in range(1, 32)]
+    for date in ("2024-02-29", "2023-02-29", "0000-01-01", "0001-01-01", "9999-12-31"):
+        for clock in ("", "T10:00", " 23:59:59", "T00:00:00.1", "T12:30:45.123456789", "T12:30:45.1234567890",
+                      "T24:00"):
+            for zone in ("", "Z", "z", "+00:00", "-00:00", "+23:59", "-23:59", "+24:00", "+0530"):
+                out.append(date + clock + zone)
+    return out
+
+
+def test_real_date_says_what_the_platform_time_format_says() -> None:
+    """On texts of the time shape, the fast validators' regular expression (in Rust) and the format's
+    Python function (validation.FORMATS, which the compiled validators use) accept the same times."""
+    import jsonschema_rs
+
+    from checker.validation import FORMATS
+
+    with_format = jsonschema_rs.validator_for(TIME, formats=FORMATS, validate_formats=True)
+    fast = jsonschema_rs.validator_for(_dates_in_rust(TIME))
+    assert "format" not in _dates_in_rust(TIME)  # the bundled time shape is the one REAL_DATE is made for
+    texts = times()
+    verdicts = [(text, with_format.is_valid(text)) for text in texts]
+    assert verdicts == [(text, fast.is_valid(text)) for text in texts]
+    # of the eight days of each year, four exist in every year from 0001, and February 29th in its 2,424 leap years
+    assert 4 * 9_999 + 2_424 == sum(valid for _, valid in verdicts[:80_000])
+
+
+def test_a_time_of_another_shape_keeps_the_format() -> None:
+    """REAL_DATE only replaces the format beside the time shape it was written for."""
+    other = {**TIME, "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
+    assert other == _dates_in_rust(other)
+
+
+@pytest.mark.parametrize("value", ["2022-02-30T10:00:00", "2023-02-29", "0000-01-01", "2022-04-31 08:00Z"])
+def test_a_date_that_does_not_exist_is_reported_as_before(value: str) -> None:
+    """A time whose date does not exist: invalid for both validators, with the time's reason."""
+    product = {"kind": "product", "id": "P", "merchant_id": "M", "listing_type": "rts", "moq": 1,
+               "price": {"mode": "range", "range": {"min": "1", "max": "2"}}, "created_at": value}
+    agree(product)
+    reason = f'"{value}" is not a time (RFC 3339 such as "2022-12-27T08:00:00Z", or a date "2022-12-01")'
+    assert ("product", [("/created_at", reason)]) == check_document(product)
