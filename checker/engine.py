@@ -22,8 +22,10 @@ from .policy.runtime import EMPTY, CompiledPack, decimal_context
 from .reading import Item, Reader
 from .values import BadValue, format_time
 
-#: a merchant document, as raw bytes, before it is parsed (the look-up pre-pass)
-MERCHANT_TEXT = re.compile(rb'"kind"\s*:\s*"merchant"')
+#: a merchant document, as raw bytes, before it is parsed (the look-up pre-pass): `"kind"\s*:\s*"merchant"`,
+#: spelt to start with `kind"`, the opening quote checked behind it, because the regex engine's search then
+#: stops only at each "k" instead of at every quote: 0.07 s instead of 0.13 s over 100,000 lines (170 MB)
+MERCHANT_TEXT = re.compile(rb'kind"(?<="kind")\s*:\s*"merchant"')
 
 
 class Session:
