@@ -80,15 +80,7 @@ class Finding:
         return hashlib.sha256("\0".join((self.rule, self.document.id or "", self.path)).encode()).hexdigest()
 
     def to_dict(self) -> dict[str, Any]:
-        out = self._dict()
-        if self.waived is not None:
-            out["waived"] = dict(self.waived)
-        if self.baseline:
-            out["baseline"] = True
-        return out
-
-    def _dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "rule": self.rule,
             "family": self.family,
             "severity": self.severity,
@@ -100,6 +92,11 @@ class Finding:
             "message": self.message,
             "remedy": self.remedy,
         }
+        if self.waived is not None:
+            out["waived"] = dict(self.waived)
+        if self.baseline:
+            out["baseline"] = True
+        return out
 
 
 @attrs.frozen

@@ -11,7 +11,7 @@ import pytest
 import checker
 from checker.examples import run_examples
 
-from .conftest import SWEATER, compliance, doc, write_json, write_jsonl
+from .conftest import ROOT, SWEATER, compliance, doc, write_json, write_jsonl
 
 PACK = """\
 [[rule]]
@@ -336,3 +336,46 @@ def test_totals_sum_a_merchants_orders_in_the_window() -> None:
     messages = [f.message for f in checker.check(docs, as_of="2022-12-28").findings
                 if f.rule == "star-level/after-sales-bonus"]
     assert messages[0].endswith("US$40001.00. At trade-power star 1 the bonus needs US$40000: 3 bonus point(s).")
+
+
+def test_a_finding_on_an_order_item_names_the_listing_of_that_item() -> None:
+    """product_id of an order's finding: the id of the listing embedded in the item its path points into
+    (/items/N/...), None for a path elsewhere in the order."""
+    report = checker.scan([ROOT / "fixtures" / "orders"], as_of="2022-12-28")
+    orders = {d["id"]: d for f in (ROOT / "fixtures" / "orders").glob("*.jsonl")
+              for d in map(json.loads, f.read_text("utf-8").splitlines()) if d.get("kind") == "order"}
+    on_items = 0
+    for finding in (f for f in report.findings if f.document.kind == "order"):
+        parts = finding.path.split("/")
+        if len(parts) > 2 and parts[1] == "items":
+            on_items += 1
+            expected = orders[finding.document.id]["items"][int(parts[2])]["listing"]["id"]
+        else:
+            expected = None
+        assert expected == finding.product_id, finding
+    assert on_items
+
+
+def test_a_waiver_applies_to_its_rule_and_document_first_in_file_order() -> None:
+    """Excuses look a finding's waivers up by rule and document: of those, the first in the file whose path
+    matches (or that has none) waives it; a finding of another rule or document, or of no document id, is
+    not waived."""
+    from checker.model import DocumentRef, Finding
+    from checker.values import parse_time
+    from checker.waivers import Excuses, Waiver
+
+    def waiver(rule: str, document: str, path: str | None, reason: str) -> Waiver:
+        return Waiver(rule, document, path, reason, "o@example.com", parse_time("2023-01-31"), f"w.toml: {reason}")
+
+    def reason(rule: str, document: str | None, path: str) -> str | None:
+        finding = Finding(rule, "epr", "error", None, DocumentRef("product", document, "f.json"), None, path, "m", "r")
+        waived = excuses.apply(finding).waived
+        return waived["reason"] if waived else None
+
+    excuses = Excuses((waiver("r/a", "D1", "/x", "first"), waiver("r/a", "D2", None, "other document"),
+                       waiver("r/a", "D1", None, "any path"), waiver("r/a", "D1", "/y", "too late"),
+                       waiver("r/b", "D1", "/x", "other rule")))
+    assert ["first", "any path", "other document", "other rule", None, None] == [
+        reason("r/a", "D1", "/x"), reason("r/a", "D1", "/y"), reason("r/a", "D2", "/z"), reason("r/b", "D1", "/x"),
+        reason("r/b", "D1", "/y"), reason("r/a", None, "/x")]
+    assert excuses == Excuses(excuses.active)  # the look-up table is no part of what Excuses are

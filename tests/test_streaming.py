@@ -67,3 +67,30 @@ def test_an_unwritable_output_is_exit_2_with_the_reason(tmp_path: Path) -> None:
     result = compliance("scan", str(ROOT / "fixtures"), "-o", str(tmp_path / "no" / "such" / "r.json"))
     assert (2, "") == (result.returncode, result.stdout)
     assert f"compliance: No such file or directory: {tmp_path / 'no' / 'such' / 'r.json'}\n" == result.stderr
+
+
+def test_a_jsonl_finding_line_is_its_type_then_its_object(catalog: list[str]) -> None:
+    """The jsonl writer splices "type" in front of the finding's own object: the same bytes as the object
+    {"type": "finding", **to_dict()} dumped, waived and baselined findings too."""
+    import attrs
+
+    findings = checker.scan(catalog, as_of=AS_OF).findings
+    assert findings
+    waived = {"reason": "ticket 4711 “分销价”", "owner": "li.wei@example.com", "expires": "2023-01-31T00:00:00-08:00"}
+    encode = writer("jsonl", io.StringIO()).encode
+    for finding in (*findings, attrs.evolve(findings[0], waived=waived), attrs.evolve(findings[-1], baseline=True)):
+        assert orjson.dumps({"type": "finding", **finding.to_dict()}).decode() + "\n" == encode(finding)
+
+
+def test_coloured_text_is_the_plain_text_styled(catalog: list[str]) -> None:
+    """With colour, the severities (each its own colour, errors bold) and paths are styled; unstyled, the
+    text is the plain one."""
+    import click
+
+    report = checker.scan(catalog, as_of=AS_OF)
+    for lang in ("en", "zh"):
+        coloured = render(report, "text", lang=lang, color=True)
+        assert render(report, "text", lang=lang) == click.unstyle(coloured)
+    assert click.style("error  ", fg="red", bold=True) in render(report, "text", color=True)
+    assert click.style("警告     ", fg="yellow", bold=False) in render(report, "text", lang="zh", color=True)
+    assert click.style(report.findings[0].path, dim=True) in render(report, "text", color=True)

@@ -47,6 +47,9 @@ class Writer:
         self.lang = lang
         self.color = color
         self.words = _HEADINGS.get(lang, _HEADINGS["en"])
+        #: severity -> its label as written (padded, perhaps coloured): made once, not for each finding (with
+        #: the path styled only in colour, 0.4 us of 2.2 a finding less)
+        self.labels: dict[str, str] = {}
         self.document: tuple[Any, ...] | None = None
         self.errors: list[InputError] = []
         self.skipped: list[NotEvaluated] = []
@@ -72,9 +75,11 @@ class Writer:
 
     def encode(self, f: Finding) -> str:
         """A finding's lines, without its document's heading (parallel.py has the workers make them)."""
-        text = (f"  {self.severity(f.severity)} {f.rule}  {self.style(f.path, dim=True)}\n"
-                f"          {f.message}\n"
-                f"          {self.words['fix']}: {f.remedy}\n")
+        label = self.labels.get(f.severity)
+        if label is None:
+            label = self.labels[f.severity] = self.severity(f.severity)
+        path = self.style(f.path, dim=True) if self.color else f.path
+        text = f"  {label} {f.rule}  {path}\n          {f.message}\n          {self.words['fix']}: {f.remedy}\n"
         if f.waived is not None:
             w = f.waived
             text += f"          {self.words['waived']}: {w['reason']} ({w['owner']}, {w['expires']})\n"
