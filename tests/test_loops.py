@@ -1,9 +1,11 @@
-"""Aggregations over `for` expressions run as generated loops (expressions.LOOPS): same answers, same words.
+"""What the compiler does for speed changes no answer and no word.
 
 The compiler turns `any(...)`, `all(...)`, `count(...)`, `first(...)`, `last(...)`, `min(...)`, `max(...)`
 and `sum(...)` of a `for` expression into a module-level loop function instead of a generator handed to
-the runtime's function. These tests compile the same pack both ways (with LOOPS emptied, the compiler
-falls back to generators) and compare every hit, every rule failure and every message and remedy.
+the runtime's function (expressions.LOOPS), and computes the parts of messages that read only the rule's
+parameters once, when it compiles (compiler._RuleCode._folded). These tests compile the same pack both
+ways (with LOOPS emptied and folding off, the compiler falls back to generators and to formatting every
+part for every finding) and compare every hit, every rule failure and every message and remedy.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checker.engine import collect_context
-from checker.policy import expressions
+from checker.policy import compiler, expressions
 from checker.policy.compiler import compile_pack
 from checker.policy.loader import load_pack
 from checker.policy.model import Pack, Rule, Text
@@ -38,6 +40,7 @@ def _both(pack: Pack, monkeypatch: pytest.MonkeyPatch) -> tuple[CompiledPack, Co
     looped = compile_pack(pack)
     with monkeypatch.context() as m:
         m.setattr(expressions, "LOOPS", {})
+        m.setattr(compiler._RuleCode, "_folded", lambda *_: None)
         generators = compile_pack(pack)
     assert "def _q0(" in looped.source and "def _q0(" not in generators.source
     return looped, generators
@@ -83,6 +86,7 @@ def test_the_bundled_pack_says_the_same_on_a_generated_catalog(bundled: Pack, mo
 
     items = list(Reader().read([str(path)]))
     looped, generators = _both(bundled, monkeypatch)
+    assert "_fmt(_k" not in looped.source and "_fmt(_k" in generators.source  # no parameter left to format
     context = collect_context(items, looped.validators, looped, AS_OF)
     found = 0
     for document, *_ in items:
@@ -152,3 +156,16 @@ def test_nested_loops_see_the_outer_variable(monkeypatch: pytest.MonkeyPatch) ->
     expression = "count(c for c in limits if any(t.price > c for t in price.tiers))"
     looped, generators = _value(expression, TIERS, monkeypatch, params={"limits": [1, 6, Decimal("9.00"), 10]})
     assert looped == generators == "2"  # a price above 1 and one above 6; none above 9.00 or 10
+
+
+def test_parameter_only_parts_are_written_once() -> None:
+    """`{max_drop}` and `{percent(1 - max_drop)}` are texts in the generated code, as the runtime writes them."""
+    rule = Rule(id="tier-anomaly/t", family="tier-anomaly", severity="error", penalty=None, kind="product",
+                title=T, description=T, message=Text("at most {max_drop} off, {percent(1 - max_drop)} % kept; "
+                                                      "{count(price.tiers)} tiers", "-"),
+                remedy=T, require="false", path="/", params={"max_drop": Decimal("0.40")}, file="test.toml")
+    compiled = compile_pack(Pack((rule,), "test"))
+    assert "'at most 0.40 off, 60.0 % kept; ' + _fmt(" in compiled.source
+    with decimal_context():
+        product = doc(SWEATER, price={"mode": "tiered", "tiers": TIERS})
+        assert compiled.render(0, product, AS_OF, None, None, "en")[1] == "at most 0.40 off, 60.0 % kept; 6 tiers"

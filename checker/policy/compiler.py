@@ -320,12 +320,17 @@ class _RuleCode:
                 end = text.find("}", i)
                 if end < 0:
                     raise self._fail(field, "a '{' without its '}' (write '{{' for a brace)")
-                if literal:
-                    parts.append(repr(literal))
-                    literal = ""
                 compiled = self._compile(field, text[i + 1 : end], self.item_scope, None)
                 names |= compiled.names
-                parts.append(f"{'_ptr' if pointer else '_fmt'}({compiled.code})")
+                part = f"{'_ptr' if pointer else '_fmt'}({compiled.code})"
+                folded = self._folded(part, compiled)
+                if folded is not None:
+                    literal += folded
+                else:
+                    if literal:
+                        parts.append(repr(literal))
+                        literal = ""
+                    parts.append(part)
                 i = end + 1
                 continue
             literal += ch
@@ -335,6 +340,22 @@ class _RuleCode:
         if pointer and not text.startswith("/") and text:
             raise self._fail(field, 'a path is a JSON Pointer starting with "/", e.g. "/price/tiers/{index}/price"')
         return ("(" + " + ".join(parts) + ")" if len(parts) > 1 else parts[0]), frozenset(names)
+
+    def _folded(self, part: str, compiled: Compiled) -> str | None:
+        """The text a template's part always gives when it reads only the rule's parameters (`{max_tiers}`,
+        `{percent(1 - max_drop)}`): computed once here, in the runtime's arithmetic, rather than for every
+        finding. None for any other part, and for one that fails here (or calls a loop function): it is
+        left to work, or fail, at run time."""
+        if not compiled.names <= set(self.rule.params) or "_q" in part:
+            return None
+        from .runtime import decimal_context, namespace
+
+        try:
+            with decimal_context():
+                text = eval(part, namespace(self.constants.values))  # noqa: S307 - our own generated source
+        except Exception:  # noqa: BLE001 - see above
+            return None
+        return text if isinstance(text, str) else None
 
     # -- source -----------------------------------------------------------------------
 
