@@ -135,11 +135,21 @@ def fn_add_days(when: Any, days: Any) -> Any:
     the result is beyond the calendar (year 9999)."""
     if when is None or days is None:
         return None
+    key = (when, days)
+    if key in _added_days:  # a window's start, `add_days(as_of, -180)`, is the same for every order of a scan
+        return _added_days[key]
     local = when.astimezone(PLATFORM_TZ)
     try:
-        return (local.replace(tzinfo=None) + _dt.timedelta(days=int(days))).replace(tzinfo=PLATFORM_TZ)
+        found = (local.replace(tzinfo=None) + _dt.timedelta(days=int(days))).replace(tzinfo=PLATFORM_TZ)
     except (OverflowError, ValueError):
-        return None
+        found = None
+    if len(_added_days) > 4096:
+        _added_days.clear()
+    _added_days[key] = found
+    return found
+
+
+_added_days: dict[tuple[Any, Any], Any] = {}
 
 
 def fn_add_months(when: Any, months: Any) -> Any:
