@@ -5,6 +5,7 @@ No test here is timed (bench/scan_bench.py measures the speed-up).
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -24,25 +25,38 @@ def scan(*args: str) -> tuple[int, str]:
     return result.exit_code, result.stdout
 
 
+@pytest.fixture(params=["one reader a file", "every worker reads"])
+def sharing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """How the workers share the files: small files (all of these) each read by the one worker that checks
+    them, as by default; or every file (of 64 bytes or more) read by every worker, JSON Lines cut into
+    batches (of 97 lines) and whole-JSON files checked in parts (of 7 documents). The forked workers inherit
+    the settings."""
+    import checker.parallel
+    import checker.reading
+
+    monkeypatch.setattr(checker.reading, "BATCH_LINES", 97)  # many batches, ending anywhere
+    if request.param == "every worker reads":
+        monkeypatch.setattr(checker.parallel, "GROUP_BYTES", 64)
+        monkeypatch.setattr(checker.parallel, "UNIT_DOCUMENTS", 7)
+    return request.param
+
+
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated catalog of 3,000 documents (every kind and family), cut into many batches, with
-    damage: a broken line, an invalid document, a whole-JSON file and an array beside it."""
+    damage: a broken line, an invalid document, a whole-JSON file and arrays beside it."""
     folder = tmp_path_factory.mktemp("catalog")
     corpus.generate(str(folder / "a-catalog.jsonl.gz"), 3000, seed=7)
     lines = (ROOT / "fixtures" / "products" / "tier-tables.jsonl").read_bytes().splitlines(keepends=True)
     (folder / "b-damaged.jsonl").write_bytes(b"".join(lines[:2]) + b"{not json\n" + b"".join(lines[2:]))
     write_json(folder / "c-one.json", doc(SWEATER, moq="many"))
     write_json(folder / "d-array.json", [LINEN, doc(LINEN, id="P-2")])
+    write_json(folder / "e-array.json", [doc(LINEN, id=f"P-{n}", moq=n % 7 * 50) for n in range(40)])
     return folder
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "json", "text"])
-def test_jobs_2_writes_what_jobs_1_writes_on_a_generated_catalog(generated: Path, fmt: str,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    import checker.reading
-
-    monkeypatch.setattr(checker.reading, "BATCH_LINES", 97)  # many batches, ending anywhere
+def test_jobs_2_writes_what_jobs_1_writes_on_a_generated_catalog(generated: Path, fmt: str, sharing: str) -> None:
     one = scan(str(generated), "--format", fmt, "--jobs", "1")
     two = scan(str(generated), "--format", fmt, "--jobs", "2")
     three = scan(str(generated), "--format", fmt, "--jobs", "3")
@@ -52,19 +66,22 @@ def test_jobs_2_writes_what_jobs_1_writes_on_a_generated_catalog(generated: Path
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "text"])
-def test_jobs_2_writes_what_jobs_1_writes_on_the_fixtures(fmt: str) -> None:
+def test_jobs_2_writes_what_jobs_1_writes_on_the_fixtures(fmt: str, sharing: str) -> None:
     one = scan(str(ROOT / "fixtures"), "--format", fmt, "--jobs", "1")
     two = scan(str(ROOT / "fixtures"), "--format", fmt, "--jobs", "2")
+    three = scan(str(ROOT / "fixtures"), "--format", fmt, "--jobs", "3")
     assert 1 == one[0]
-    assert one == two
+    assert one == two == three
 
 
 def test_merchants_and_their_sums_come_from_every_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A merchant at the end of the file, needed by products at its start (other batches, other workers),
     and the same merchant id twice: the first wins, as in one process."""
+    import checker.parallel
     import checker.reading
 
     monkeypatch.setattr(checker.reading, "BATCH_LINES", 2)
+    monkeypatch.setattr(checker.parallel, "GROUP_BYTES", 64)  # the file read by every worker
     lines = (ROOT / "fixtures" / "cases" / "member-price.jsonl").read_text(encoding="utf-8").splitlines()
     merchants = [line for line in lines if '"kind": "merchant"' in line]
     others = [line for line in lines if '"kind": "merchant"' not in line]
@@ -76,7 +93,7 @@ def test_merchants_and_their_sums_come_from_every_worker(tmp_path: Path, monkeyp
     assert "not in the scan" not in two[1]
 
 
-def test_the_radar_ledger_is_the_same_with_workers(tmp_path: Path, generated: Path) -> None:
+def test_the_radar_ledger_is_the_same_with_workers(tmp_path: Path, generated: Path, sharing: str) -> None:
     for jobs in ("1", "2"):
         code, _ = scan(str(generated), "--format", "jsonl", "--jobs", jobs, "--ledger", str(tmp_path / f"{jobs}.db"))
         assert 2 == code
@@ -89,3 +106,151 @@ def test_the_radar_ledger_is_the_same_with_workers(tmp_path: Path, generated: Pa
         tables.append((tasks, scans))
     assert tables[0] == tables[1]
     assert len(tables[0][0]) > 100
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """Paths whose reading yields errors of every kind, between good documents: a truncated archive, empty and
+    broken whole-JSON files, a broken link, a blank file, a missing path, and files of unusual names whose shape
+    is sniffed (JSON Lines, a pretty-printed array, broken lines before good ones)."""
+    import gzip
+
+    folder = tmp_path_factory.mktemp("damaged")
+    lines = (ROOT / "fixtures" / "products" / "tier-tables.jsonl").read_bytes().splitlines(keepends=True)
+    (folder / "a-good.jsonl").write_bytes(b"".join(lines))
+    packed = gzip.compress(b"".join(lines * 40))
+    (folder / "b-truncated.jsonl.gz").write_bytes(packed[: len(packed) * 2 // 3])
+    (folder / "c-empty.json").write_bytes(b"")
+    (folder / "d-broken.json").write_bytes(b'{"kind": "product", nope')
+    write_json(folder / "e-array.json", [LINEN, doc(LINEN, id="P-2"), doc(SWEATER, moq="many")])
+    (folder / "f-link.jsonl").symlink_to(folder / "nowhere.jsonl")
+    (folder / "g-blank.jsonl").write_bytes(b"\n  \n\n")
+    write_json(folder / "h-sub" / "one.json", doc(SWEATER, id="P-3"))
+    (folder / "h-sub" / "lines.ndjson").write_bytes(b"".join(lines[:3]) + b"[1, 2\n" + b"".join(lines[3:5]))
+    notes = folder.parent / f"{folder.name}-notes.txt"
+    notes.write_bytes(b"".join(lines[:4]))
+    pretty = folder.parent / f"{folder.name}-pretty.data"
+    pretty.write_text(json.dumps([SWEATER, doc(LINEN, id="P-4")], indent=2), encoding="utf-8")
+    mixed = folder.parent / f"{folder.name}-mixed.data"
+    mixed.write_bytes(b"{broken\nnot json either\n" + b"".join(lines[:3]))
+    return [str(folder), str(notes), str(pretty), str(folder / "missing.jsonl"), str(mixed)]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "text"])
+def test_errors_of_reading_are_reported_once_whatever_the_workers(damaged: list[str], fmt: str,
+                                                                  sharing: str) -> None:
+    """Every worker meets every error of walking the folders (and, when it reads every file, of reading them);
+    only the one checking that unit reports it."""
+    runs = [scan(*damaged, "--format", fmt, "--jobs", jobs) for jobs in ("1", "2", "3", "7")]
+    assert runs[0][0] == 2
+    assert all(run == runs[0] for run in runs[1:])
+    if fmt == "jsonl":
+        errors = [line for line in runs[0][1].splitlines() if line.startswith('{"type":"error"')]
+        assert len(errors) == len(set(errors)) >= 8
+
+
+def test_more_workers_than_units(tmp_path: Path) -> None:
+    write_json(tmp_path / "one.json", doc(SWEATER, moq="many"))
+    one = scan(str(tmp_path), "--format", "jsonl", "--jobs", "1")
+    assert one == scan(str(tmp_path), "--format", "jsonl", "--jobs", "4")
+    (tmp_path / "one.json").unlink()
+    (tmp_path / "sub").mkdir()  # nothing to read at all: every worker ends at once
+    assert scan(str(tmp_path), "--format", "jsonl", "--jobs", "1") == scan(str(tmp_path), "--format", "jsonl",
+                                                                            "--jobs", "3")
+
+
+def _fails(state: dict, unit: list) -> None:
+    raise ValueError("a rule's bug, in a worker")
+
+
+def test_a_workers_exception_is_raised_in_the_parent(generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    import checker.parallel
+
+    monkeypatch.setattr(checker.parallel, "_check", _fails)  # the forked workers inherit it
+    with pytest.raises(ValueError, match="a rule's bug") as raised:
+        scan(str(generated), "--format", "jsonl", "--jobs", "2")
+    assert isinstance(raised.value.__cause__, checker.parallel.WorkerTraceback)
+    assert "_fails" in str(raised.value.__cause__)  # the worker's traceback
+    assert not multiprocessing.active_children()  # ended, not left running
+
+
+def test_a_worker_that_ends_without_a_word_is_an_error_not_a_hang(generated: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+    import os
+
+    import checker.parallel
+
+    real = checker.parallel._check
+
+    def dies(state: dict, unit: list) -> object:
+        if unit[0].__class__.__name__ == "Lines" and unit[0].first > 1000:
+            os._exit(3)  # killed, as by the kernel when memory runs out
+        return real(state, unit)
+
+    monkeypatch.setattr(checker.parallel, "_check", dies)
+    with pytest.raises(RuntimeError, match=r"a scan worker ended unexpectedly \(exit code 3\)"):
+        scan(str(generated), "--format", "jsonl", "--jobs", "2")
+    assert not multiprocessing.active_children()
+
+
+def test_workers_that_read_different_documents_are_an_error(generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file that changes while the workers read it: they do not enumerate the same units, and the parent
+    says so at the end rather than leave documents unchecked or checked twice."""
+    import os
+
+    import checker.parallel
+
+    monkeypatch.setattr(checker.parallel, "_identity", lambda unit: os.getpid())  # as if each saw other units
+    with pytest.raises(RuntimeError, match="the input changed while it was being read"):
+        scan(str(generated), "--format", "jsonl", "--jobs", "2")
+
+
+def test_a_pipe_is_read_once_so_serially(tmp_path: Path) -> None:
+    import os
+
+    from checker.parallel import _readable_again
+
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "file.jsonl").write_text("{}\n", encoding="utf-8")
+    assert not _readable_again(str(tmp_path / "pipe"))
+    assert _readable_again(str(tmp_path)) and _readable_again(str(tmp_path / "file.jsonl"))
+    assert _readable_again(str(tmp_path / "missing"))  # each worker reports it alike
+
+
+def _scan_api(paths: list[str], jobs: int, sink: object) -> object:
+    from checker.cli import _load
+    from checker.engine import reference_validators, scan_paths
+    from checker.values import parse_time
+
+    return scan_paths(paths, _load((), False), as_of=parse_time(AS_OF), validators=reference_validators(),
+                      sink=sink, jobs=jobs)  # type: ignore[arg-type]
+
+
+def test_a_sink_that_takes_findings_as_objects(generated: Path, sharing: str) -> None:
+    """A sink without `encode` (the Python API's Collector) gets the workers' findings themselves."""
+    from checker.engine import Collector
+
+    one, two = Collector(), Collector()
+    reports = [_scan_api([str(generated)], 1, one), _scan_api([str(generated)], 2, two)]
+    assert (one.findings, one.errors, one.not_evaluated) == (two.findings, two.errors, two.not_evaluated)
+    assert reports[0].summary() == reports[1].summary()  # type: ignore[attr-defined]
+    assert len(two.findings) > 100 and two.errors
+
+
+def test_an_interrupt_ends_the_workers(generated: Path) -> None:
+    import multiprocessing
+
+    from checker.engine import Collector
+
+    class Interrupted(Collector):
+        def finding(self, finding: object) -> None:
+            if len(self.findings) == 10:
+                raise KeyboardInterrupt  # Ctrl-C while the parent writes
+            super().finding(finding)  # type: ignore[arg-type]
+
+    with pytest.raises(KeyboardInterrupt):
+        _scan_api([str(generated)], 2, Interrupted())
+    assert not multiprocessing.active_children()
