@@ -13,7 +13,7 @@ import click
 
 from . import __version__
 from .formats import FORMATS
-from .model import EXIT_UNCHECKED, FAIL_ON
+from .model import EXIT_UNCHECKED, FAIL_ON, ScanStopped
 from .radar import DEFAULT_LEDGER
 
 
@@ -506,6 +506,9 @@ def main() -> None:
         cli.main(prog_name="compliance")
     except SystemExit:
         raise
+    except ScanStopped as e:
+        click.echo(f"compliance: {e}", err=True)
+        sys.exit(EXIT_UNCHECKED)
     except OSError as e:
         click.echo(f"compliance: {e.strerror or e}: {e.filename or ''}".rstrip(": "), err=True)
         sys.exit(EXIT_UNCHECKED)

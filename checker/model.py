@@ -34,6 +34,11 @@ EXIT_FINDINGS = 1
 EXIT_UNCHECKED = 2
 
 
+class ScanStopped(Exception):
+    """A scan could not go on for a reason that is not a defect (the input changed while it was read):
+    `compliance` prints the reason and exits 2 (unchecked)."""
+
+
 @attrs.frozen
 class DocumentRef:
     """Which document a finding is about, and where it was read."""

@@ -68,7 +68,7 @@ from multiprocessing.connection import wait
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .engine import Context, Session, Sink, add_sums, lookup_merchants, metadata
-from .model import Finding, InputError, NotEvaluated, Report, Tally
+from .model import Finding, InputError, NotEvaluated, Report, ScanStopped, Tally
 from .policy.runtime import CompiledPack, decimal_context
 from .reading import Item, Lines, Reader, parse_lines
 
@@ -222,7 +222,7 @@ def _run(state: dict[str, Any], jobs: int) -> Iterator[tuple[Any, int]]:
                 ends = [head for head in heads if head and head[0] == _END]
                 if len(ends) < jobs or any(end[1:3] != ends[0][1:3] for end in ends):
                     # the workers did not all enumerate the same units (slots, signature)
-                    raise RuntimeError("the input changed while it was being read (the workers did not read "
+                    raise ScanStopped("the input changed while it was being read (the workers did not read "
                                        "the same documents); scan again, or with --jobs 1")
                 done = True
                 yield None, max(end[3] for end in ends)

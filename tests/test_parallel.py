@@ -196,16 +196,28 @@ def test_a_worker_that_ends_without_a_word_is_an_error_not_a_hang(generated: Pat
     assert not multiprocessing.active_children()
 
 
-def test_workers_that_read_different_documents_are_an_error(generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_workers_that_read_different_documents_are_an_error(generated: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
     """A file that changes while the workers read it: they do not enumerate the same units, and the parent
     says so at the end rather than leave documents unchecked or checked twice."""
     import os
 
     import checker.parallel
 
+    from checker.cli import main
+    from checker.model import ScanStopped
+
     monkeypatch.setattr(checker.parallel, "_identity", lambda unit: os.getpid())  # as if each saw other units
-    with pytest.raises(RuntimeError, match="the input changed while it was being read"):
+    with pytest.raises(ScanStopped, match="the input changed while it was being read"):
         scan(str(generated), "--format", "jsonl", "--jobs", "2")
+    # the console script says so in one line and exits 2 (unchecked), not as an internal error
+    monkeypatch.setattr("sys.argv", ["compliance", "scan", str(generated), "--format", "jsonl", "--jobs", "2",
+                                     "-o", os.devnull])
+    with pytest.raises(SystemExit) as stopped:
+        main()
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("compliance: the input changed while it was being read") and "internal" not in err
 
 
 def test_a_pipe_is_read_once_so_serially(tmp_path: Path) -> None:
