@@ -1,9 +1,10 @@
 """`compliance scan --jobs N`: the same scan on N worker processes, results in input order.
 
-No input goes through the parent. Each of the N forked workers reads the
-input itself (`Reader(raw=True)`: it walks the folders, decompresses and
-cuts JSON Lines into batches of raw lines), exactly as the others do, so
-that all of them enumerate the same sequence of units. A worker takes the
+No input goes through the parent. The parent walks the folders once (so
+that a file arriving during the scan is seen by all workers or none); each
+of the N forked workers then reads the files itself (`Reader(raw=True)`:
+it decompresses and cuts JSON Lines into batches of raw lines), exactly as
+the others do, so that all of them enumerate the same sequence of units. A worker takes the
 next unit no worker has taken yet (a shared counter), skips the units
 before it, checks it, and sends what it found through a pipe of its own;
 the parent takes unit 0, 1, 2 ... each from the worker that took it (a
@@ -35,8 +36,11 @@ known by parsing it whole, which every worker would otherwise have to do,
 in memory too). Each worker hashes the sequence of units it enumerated;
 the parent checks at the end that all of them saw the same (a file that
 changed while it was read would otherwise lose or repeat documents
-silently). A path that is not a regular file or a folder (a pipe) cannot
-be read N times: such a scan runs serially.
+silently; a file appended to during the scan is such a file: the scan
+stops with that reason, exit 2). A path that is not a regular file or a
+folder (a pipe) cannot be read N times: such a scan runs serially. A
+worker holds no copy of the parent's ends of the pipes: when the parent
+is killed, the worker's next send fails and it ends.
 
 As in the serial scan, the merchants are looked up first (the parent
 searches the raw lines for them and parses only those), and merchant
@@ -60,6 +64,7 @@ import datetime as _dt
 import gc
 import multiprocessing
 import os
+import pickle
 import signal
 import stat
 import sys
@@ -70,7 +75,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from .engine import Context, Session, Sink, add_sums, lookup_merchants, metadata
 from .model import Finding, InputError, NotEvaluated, Report, ScanStopped, Tally
 from .policy.runtime import CompiledPack, decimal_context
-from .reading import Item, Lines, Reader, parse_lines
+from .reading import Item, Lines, Reader, parse_lines, walk
 
 #: documents (of the files a worker reads for its unit alone) checked and sent together
 UNIT_DOCUMENTS = 500
@@ -119,7 +124,8 @@ def scan_parallel(
         return _scan_paths(paths, compiled, as_of=as_of, lang=lang, validators=validators, observer=observer,
                            sink=sink, jobs=1, progress=progress, excuses=excuses)
     context, base = lookup_merchants(paths, compiled, validators, as_of, progress)  # by the parent: a line search
-    state = {"paths": paths, "compiled": compiled, "validators": validators, "as_of": as_of, "lang": lang,
+    # the folders walked once, here: files arriving in a folder during the scan are not seen by some workers only
+    state = {"paths": _enumerated(paths), "compiled": compiled, "validators": validators, "as_of": as_of, "lang": lang,
              "context": context, "observer": observer.fresh if observer is not None else None, "sink": sink,
              "excuses": excuses}
     tally = Tally()
@@ -164,6 +170,18 @@ def scan_parallel(
     return Report((), (), (), documents + last.documents, metadata(compiled, as_of, lang), tally=tally)
 
 
+def _enumerated(paths: list[str]) -> list[str | InputError]:
+    """The files to read, folders walked (with the errors of walking them, in their place), as each worker
+    reads them (_Reader.read)."""
+    entries: list[str | InputError] = []
+    for path in paths:
+        if os.path.isdir(path):
+            entries += walk(path)
+        else:
+            entries.append(path)
+    return entries
+
+
 def _readable_again(path: str) -> bool:
     """Whether every worker can read `path` on its own: a folder or a regular file (or a path that cannot be
     opened: each worker finds the same error). Not a pipe, whose text only one reader would get."""
@@ -195,9 +213,13 @@ def _run(state: dict[str, Any], jobs: int) -> Iterator[tuple[Any, int]]:
             stream.flush()
         except (AttributeError, OSError, ValueError):
             pass
+    # the parent's ends of the pipes made so far: a worker closes its copies first, so that a pipe's only
+    # reader is the parent, and a worker whose parent is gone (killed) fails to send and ends
+    state["parent_ends"] = ends = []
     try:
         for k in range(jobs):
             receiving, sending = context.Pipe(duplex=False)
+            ends.append(receiving)
             _widen(sending)
             process = context.Process(target=_work, args=(state, sending), daemon=True,
                                       name=f"compliance-scan-{k + 1}")
@@ -287,6 +309,14 @@ class _Reader(Reader):
     def __init__(self) -> None:
         super().__init__(raw=True)
 
+    def read(self, paths: Iterable[Any]) -> Iterator[Any]:
+        """The files and walking errors the parent enumerated (_enumerated), in order."""
+        for entry in paths:
+            if entry.__class__ is InputError:
+                yield entry
+            else:
+                yield from self.read_file(entry)
+
     def read_file(self, path: str) -> Iterator[Any]:
         """A small file left to one worker (whatever it holds: that worker reads all of it); a large one read."""
         try:
@@ -351,6 +381,8 @@ def _work(state: dict[str, Any], connection: Any) -> None:
     """A worker: read everything, check each unit it takes (the next one no worker has taken, when it is
     free), send the results."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # an interrupt is the parent's to handle: it ends the workers
+    for end in state["parent_ends"]:
+        end.close()
     # No automatic cyclic garbage collection: documents are trees, freed as they go (the collector's passes
     # were 8 % of a worker's time); a collection every COLLECT_EVERY units frees what cycles there are (an
     # exception kept with its traceback), and what the worker inherited is frozen out of its sight.
@@ -388,10 +420,11 @@ def _work(state: dict[str, Any], connection: Any) -> None:
     except BaseException as e:  # noqa: BLE001 - every failure goes to the parent, which raises it
         text = traceback.format_exc()
         try:
-            try:
-                connection.send((_FAILED, e, text))
-            except Exception:  # noqa: BLE001 - an exception that cannot be pickled
-                connection.send((_FAILED, RuntimeError(f"{type(e).__name__}: {e}"), text))
+            try:  # as the parent will get it: some exceptions pickle but cannot be made again from their args
+                pickle.loads(pickle.dumps(e))
+            except Exception:  # noqa: BLE001 - then its type and text, with the traceback
+                e = RuntimeError(f"{type(e).__name__}: {e}")
+            connection.send((_FAILED, e, text))
         except OSError:  # the parent is gone
             pass
     finally:

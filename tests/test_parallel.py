@@ -266,3 +266,101 @@ def test_an_interrupt_ends_the_workers(generated: Path) -> None:
     with pytest.raises(KeyboardInterrupt):
         _scan_api([str(generated)], 2, Interrupted())
     assert not multiprocessing.active_children()
+
+
+class _Unmakeable(Exception):
+    """An exception that pickles but cannot be made again from its args (two required arguments)."""
+
+    def __init__(self, a: str, b: str) -> None:
+        super().__init__(f"{a} {b}")
+
+
+def _fails_oddly(state: dict, unit: list) -> None:
+    raise _Unmakeable("odd", "failure")
+
+
+def test_an_exception_the_parent_cannot_remake_still_says_what_failed(generated: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    import checker.parallel
+
+    monkeypatch.setattr(checker.parallel, "_check", _fails_oddly)
+    with pytest.raises(RuntimeError, match="_Unmakeable: odd failure") as raised:
+        scan(str(generated), "--format", "jsonl", "--jobs", "2")
+    assert "_fails_oddly" in str(raised.value.__cause__)  # the worker's traceback
+    assert not multiprocessing.active_children()
+
+
+def test_a_file_arriving_during_the_scan_is_not_half_seen(generated: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parent walks the folders once: a file written into the folder after that is read by no worker,
+    instead of by those that walk it later (which would stop the scan: the workers disagree)."""
+    import shutil
+
+    import checker.parallel
+
+    folder = tmp_path / "drop"
+    shutil.copytree(generated, folder)
+    code, before = scan(str(folder), "--format", "jsonl", "--jobs", "1")
+    real = checker.parallel._enumerated
+
+    def then_a_file_arrives(paths: list) -> list:
+        entries = real(paths)
+        write_json(folder / "z-late.json", doc(SWEATER, id="P-LATE", moq="many"))
+        return entries
+
+    monkeypatch.setattr(checker.parallel, "_enumerated", then_a_file_arrives)
+    assert scan(str(folder), "--format", "jsonl", "--jobs", "2") == (code, before)
+    assert (folder / "z-late.json").exists() and "P-LATE" not in before
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
+    """A scan killed (SIGKILL: no clean-up runs in the parent) leaves no worker behind: a worker holds no
+    copy of the parent's end of its pipe, so its next send fails."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    big = tmp_path / "big.jsonl.gz"
+    corpus.generate(str(big), 20000, seed=2)
+    scan_ = subprocess.Popen([sys.executable, "-m", "checker", "scan", str(big), "--jobs", "2", "--format", "jsonl",
+                              "-o", os.devnull, "--as-of", AS_OF])
+
+    def children() -> list[int]:
+        found = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    status = (Path("/proc") / entry / "status").read_text()
+                except OSError:
+                    continue
+                fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+                if fields.get("PPid", "").strip() == str(scan_.pid) and not fields.get("State", "").startswith("Z"):
+                    found.append(int(entry))
+        return found
+
+    deadline = time.monotonic() + 60
+    workers: list[int] = []
+    while len(workers) < 2 and time.monotonic() < deadline and scan_.poll() is None:
+        workers = children()
+        time.sleep(0.02)
+    assert len(workers) == 2, "the scan ended before its workers were seen"
+    os.kill(scan_.pid, signal.SIGKILL)
+    scan_.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            return not (Path("/proc") / str(pid) / "status").read_text().split("State:\t", 1)[1].startswith("Z")
+        except (OSError, IndexError):
+            return False
+
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in workers if alive(pid)]
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+    assert not left, "workers still running after their parent was killed"
