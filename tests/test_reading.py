@@ -553,14 +553,15 @@ literal = st.one_of(
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.lists(literal, max_size=4), min_size=1, max_size=40), st.integers(1, 7))
+@given(st.lists(st.lists(literal, max_size=4), min_size=1, max_size=40), st.integers(1, 7), st.integers(7, 300))
 def test_json_lines_numbers_read_as_one_line_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: list[list[bytes]], batch: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: list[list[bytes]], batch: int, read_bytes: int
 ) -> None:
-    """Lines are tested for inexact numbers many at a time (as read, or in the batches that parallel workers
-    parse): each document is what `loads` makes of its line alone (a Decimal where a float would not be exact,
-    a float otherwise), whatever lines are tested with it."""
+    """Lines are tested for inexact numbers many at a time (as read, a chunk at a time, lines cut across
+    chunks; or in the batches that parallel workers parse): each document is what `loads` makes of its line
+    alone (a Decimal where a float would not be exact, a float otherwise), whatever lines are tested with it."""
     monkeypatch.setattr(checker.reading, "BATCH_LINES", batch)
+    monkeypatch.setattr(checker.reading, "READ_BYTES", read_bytes)
     raw = [b"[" + b", ".join(row) + b"]" for row in rows]
     path = put(tmp_path / "numbers.jsonl", b"".join(line + b"\n" for line in raw))
     expected = []

@@ -451,7 +451,7 @@ class ExpressionCompiler:
         The function is defined once per pack at module level (Constants.function); what the loop
         reads from the rule's scope (field reads, `item`, an outer loop's variable, the merchant...)
         is passed as arguments, found with `symtable`. Its value is the runtime function's on the
-        same items, element for element (tests/test_expressions.py compares the two)."""
+        same items, element for element (tests/test_loops.py compares the two)."""
         seq, var, element, cond, typ = self._for(node)
         init, each, end = LOOPS[function]
         lines = [*(f"    {line}" for line in init), f"    for {var} in (_seq or ()):"]

@@ -336,23 +336,20 @@ FUNCTIONS_RUNTIME: dict[str, Callable[..., Any]] = {
 
 def fmt(value: Any) -> str:
     """A value as a message shows it: amounts as written, times in platform time."""
-    # texts, whole numbers and amounts first, by exact class: they are most of a message's values
-    # (ten a finding), and the checks below cost ~0.5 us to reach an amount
+    # texts and whole numbers first, by exact class: with amounts they are most of a message's values
+    # (ten a finding), and each check below cost ~0.1 us more to pass
     cls = value.__class__
     if cls is str:
         return value
     if cls is int:
         return str(value)
-    if cls is Decimal:
+    if cls is Decimal or isinstance(value, Decimal):
         # as written (10.00); an absurd exponent stays in scientific form rather than a MB of zeros
         return format(value, "f") if value.is_finite() and -40 < value.adjusted() < 40 else str(value)
     if value is None:
         return "(missing)"
     if value is True or value is False:
         return "true" if value else "false"
-    if isinstance(value, Decimal):
-        # as written (10.00); an absurd exponent stays in scientific form rather than a MB of zeros
-        return format(value, "f") if value.is_finite() and -40 < value.adjusted() < 40 else str(value)
     if isinstance(value, _dt.datetime):
         try:
             return format_time(value)
