@@ -36,8 +36,9 @@ known by parsing it whole, which every worker would otherwise have to do,
 in memory too). Each worker hashes the sequence of units it enumerated;
 the parent checks at the end that all of them saw the same (a file that
 changed while it was read would otherwise lose or repeat documents
-silently; a file appended to during the scan is such a file: the scan
-stops with that reason, exit 2). A path that is not a regular file or a
+silently: the scan stops with that reason, exit 2; a file appended to
+during the scan is not one, each worker reading it up to the size it had
+when the parent listed it, but for a .gz archive). A path that is not a regular file or a
 folder (a pipe) cannot be read N times: such a scan runs serially. A
 worker holds no copy of the parent's ends of the pipes: when the parent
 is killed, the worker's next send fails and it ends.
@@ -170,15 +171,21 @@ def scan_parallel(
     return Report((), (), (), documents + last.documents, metadata(compiled, as_of, lang), tally=tally)
 
 
-def _enumerated(paths: list[str]) -> list[str | InputError]:
-    """The files to read, folders walked (with the errors of walking them, in their place), as each worker
-    reads them (_Reader.read)."""
-    entries: list[str | InputError] = []
+def _enumerated(paths: list[str]) -> list[tuple[str, int | None] | InputError]:
+    """The files to read with their sizes now, folders walked (with the errors of walking them, in their
+    place), as each worker reads them (_Reader.read): a file that grows during the scan is read by every
+    worker up to this size, a file arriving in a folder by none."""
+    entries: list[tuple[str, int | None] | InputError] = []
     for path in paths:
-        if os.path.isdir(path):
-            entries += walk(path)
-        else:
-            entries.append(path)
+        for found in walk(path) if os.path.isdir(path) else [path]:
+            if found.__class__ is InputError:
+                entries.append(found)  # type: ignore[arg-type]
+                continue
+            try:
+                size: int | None = os.stat(found).st_size  # type: ignore[arg-type]
+            except OSError:  # reported by the reader, alike in every worker
+                size = None
+            entries.append((found, size))  # type: ignore[arg-type]
     return entries
 
 
@@ -315,19 +322,19 @@ class _Reader(Reader):
             if entry.__class__ is InputError:
                 yield entry
             else:
-                yield from self.read_file(entry)
+                yield from self.read_file(*entry)
 
-    def read_file(self, path: str) -> Iterator[Any]:
-        """A small file left to one worker (whatever it holds: that worker reads all of it); a large one read."""
-        try:
-            size = os.stat(path).st_size
-        except OSError:  # reported by the reader, alike in every worker
-            size = GROUP_BYTES
-        if size < GROUP_BYTES:
+    def read_file(self, path: str, size: int | None = None) -> Iterator[Any]:  # type: ignore[override]
+        """A small file left to one worker (whatever it holds: that worker reads all of it); a large one read,
+        up to the size it had when listed (but for an archive). A file that could not be listed is read (to
+        report why)."""
+        if size is not None and size < GROUP_BYTES:
             self.done += size
             yield _File(path, size)
-        else:
+        elif path.lower().endswith(".gz"):  # an archive is written whole; reading it capped cost ~4 % (0.15 s)
             yield from super().read_file(path)
+        else:
+            yield from super().read_file(path, size)
 
     def _whole(self, stream: Any, path: str, prefix: bytes = b"", as_lines: bool = False) -> Iterator[Any]:
         """A large whole-JSON file, not parsed here: no document of it is known before all of it is parsed."""

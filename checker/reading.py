@@ -210,13 +210,16 @@ class Reader:
             else:
                 yield from self.read_file(path)
 
-    def read_file(self, path: str) -> Iterator[Item]:
+    def read_file(self, path: str, limit: int | None = None) -> Iterator[Item]:
+        """A file's documents and errors; with `limit`, of its first `limit` bytes (as stored) only."""
         try:
-            raw = open(path, "rb")
+            raw: IO[bytes] = open(path, "rb")
         except OSError as e:
             if not self.quiet:
                 yield InputError(path, None, "", _os_reason(e))
             return
+        if limit is not None:
+            raw = io.BufferedReader(_Upto(raw, limit), READ_BYTES)  # type: ignore[arg-type]
         self.current = raw
         try:
             yield from self._read_open(raw, path)
@@ -451,6 +454,34 @@ class Reader:
                 batch.append(line)
         if batch:
             yield Lines(path, number - len(batch) + 1, batch)
+
+
+class _Upto(io.RawIOBase):
+    """A file read up to `size` bytes only: what it held when a parallel scan listed it (parallel.py), so that
+    every worker reads the same text of a file that is appended to meanwhile."""
+
+    def __init__(self, raw: IO[bytes], size: int) -> None:
+        self.raw, self.left = raw, size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.left <= 0:
+            return 0
+        n = self.raw.readinto(memoryview(buffer)[: self.left]) or 0  # type: ignore[attr-defined]
+        self.left -= n
+        return n
+
+    def fileno(self) -> int:
+        return self.raw.fileno()
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
 
 
 #: JSON Lines are read this many bytes at a time (a damaged archive loses at most this much before

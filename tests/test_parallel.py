@@ -364,3 +364,28 @@ def test_workers_end_when_their_parent_is_killed(tmp_path: Path) -> None:
     for pid in left:
         os.kill(pid, signal.SIGKILL)
     assert not left, "workers still running after their parent was killed"
+
+
+def test_a_file_appended_to_during_the_scan_is_read_as_it_was_listed(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every worker reads a file up to the size it had when the parent listed it: lines appended meanwhile
+    are read by none (instead of by the workers that get there later, which would stop the scan)."""
+    import checker.parallel
+
+    monkeypatch.setattr(checker.parallel, "GROUP_BYTES", 64)  # every file read by every worker
+    monkeypatch.setattr("checker.reading.BATCH_LINES", 5)
+    lines = (ROOT / "fixtures" / "products" / "tier-tables.jsonl").read_bytes()
+    growing = tmp_path / "growing.jsonl"
+    growing.write_bytes(lines)
+    code, before = scan(str(growing), "--format", "jsonl", "--jobs", "1")
+    real = checker.parallel._enumerated
+
+    def then_lines_arrive(paths: list) -> list:
+        entries = real(paths)
+        with growing.open("ab") as f:
+            f.write(json.dumps(doc(SWEATER, id="P-APPENDED", moq="many")).encode() + b"\n")
+        return entries
+
+    monkeypatch.setattr(checker.parallel, "_enumerated", then_lines_arrive)
+    assert scan(str(growing), "--format", "jsonl", "--jobs", "2") == (code, before)
+    assert b"P-APPENDED" in growing.read_bytes() and "P-APPENDED" not in before
