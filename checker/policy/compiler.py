@@ -344,15 +344,18 @@ class _RuleCode:
     def _folded(self, part: str, compiled: Compiled) -> str | None:
         """The text a template's part always gives when it reads only the rule's parameters (`{max_tiers}`,
         `{percent(1 - max_drop)}`): computed once here, in the runtime's arithmetic, rather than for every
-        finding. None for any other part, and for one that fails here (or calls a loop function): it is
-        left to work, or fail, at run time."""
-        if not compiled.names <= set(self.rule.params) or "_q" in part:
+        finding. None for any other part, and for one that fails here: it is left to work, or fail, at run
+        time."""
+        if not compiled.names <= set(self.rule.params):
             return None
         from .runtime import decimal_context, namespace
 
+        names = namespace(self.constants.values)
         try:
+            # the loop functions made so far (a `for` over a parameter's list calls one); our own generated source
+            exec("\n".join(self.constants.functions.values()), names)  # noqa: S102
             with decimal_context():
-                text = eval(part, namespace(self.constants.values))  # noqa: S307 - our own generated source
+                text = eval(part, names)  # noqa: S307 - our own generated source
         except Exception:  # noqa: BLE001 - see above
             return None
         return text if isinstance(text, str) else None
