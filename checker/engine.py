@@ -368,8 +368,8 @@ def spool_stdin(paths: list[str]) -> tuple[list[str], str | None]:
 
 
 def reference_validators() -> dict[str, Any]:
-    """jsonschema_rs: twice the speed of the compiled Python validators per document, for whole catalogs;
-    its ~20 ms import is why `check` uses the pack's own validators instead."""
+    """jsonschema_rs: about three times the speed of the compiled Python validators per document, for whole
+    catalogs; its ~20 ms import is why `check` uses the pack's own validators instead."""
     from .snapshots import validators
 
     return {kind: v.is_valid for kind, v in validators().items()}
