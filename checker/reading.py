@@ -365,6 +365,16 @@ class Reader:
         size = 0
         tested = self.tests_numbers  # each chunk while it is fresh (else parse_lines tests the batches)
         read = getattr(stream, "read1", stream.read)
+
+        def flush() -> Iterator[Lines]:
+            """Hand on the pending lines (in batches), and count them."""
+            nonlocal pending, size, number
+            if pending:
+                lines, first = pending, number
+                pending, size = [], 0
+                number += len(lines)
+                yield from self._handed(lines, path, first)
+
         try:
             while True:
                 chunk = read(READ_BYTES)
@@ -388,17 +398,11 @@ class Reader:
                     if not seen:
                         seen = any(line.strip(_WHITESPACE) for line in lines)
                     if max(map(len, lines)) > MAX_LINE_BYTES:
-                        if pending:
-                            yield from self._handed(pending, path, number)
-                            number += len(pending)
-                            pending, size = [], 0
+                        yield from flush()
                         yield from self._with_long_lines(lines, path, number)
                         number += len(lines)
                     elif tested and _maybe_inexact(data):  # rare: the lines of this chunk are handed on apart
-                        if pending:
-                            yield from self._handed(pending, path, number)
-                            number += len(pending)
-                            pending, size = [], 0
+                        yield from flush()
                         exact = {n for n, line in enumerate(lines, number + 1) if _inexact(line)}
                         yield Lines(path, number + 1, lines, exact)
                         number += len(lines)
@@ -406,26 +410,19 @@ class Reader:
                         pending += lines
                         size += len(data) - len(carry)
                 if len(carry) > MAX_LINE_BYTES:
-                    if pending:
-                        yield from self._handed(pending, path, number)
-                        number += len(pending)
-                        pending, size = [], 0
+                    yield from flush()
                     number += 1
                     seen = True
                     if not quiet:
                         yield InputError(path, number, "", f"line longer than {MAX_LINE_BYTES // 2**20} MiB")
                     carry = b""
                     dropping = True
-                if pending and (size >= BATCH_BYTES or len(pending) >= BATCH_LINES or not chunk):
-                    yield from self._handed(pending, path, number)
-                    number += len(pending)
-                    pending, size = [], 0
+                if size >= BATCH_BYTES or len(pending) >= BATCH_LINES or not chunk:
+                    yield from flush()
                 if not chunk:
                     break
         except (OSError, EOFError, zlib.error) as e:
-            if pending:
-                yield from self._handed(pending, path, number)
-                number += len(pending)
+            yield from flush()
             if not quiet:
                 yield InputError(path, number + 1 if number else None, "", _archive_reason(e))
             return
