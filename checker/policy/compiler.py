@@ -110,8 +110,9 @@ def _evaluator(kind: str, codes: list[_RuleCode], reads: Reads, needs_merchant: 
             item_reads = reads.at(rules[0].item_level)
             # A list of the policy's own (a parameter: `each = "registrations"`) is the same for every
             # document: its items' fields are read once, here, into rows of (item, field, field...), and
-            # the loop unpacks them. The EPR rules go over ten registrations for most listings: their group took
-            # 2.9 instead of 3.9 us a listing. Only plain field reads: anything else may fail, and must fail where it did.
+            # the loop unpacks them. The EPR rules go over ten registrations for most listings: their group
+            # took 2.9 instead of 3.9 us a listing. Only plain field reads: anything else may fail, and must
+            # fail where it did.
             constant = codes[0].constants.values.get(each) if CONSTANT_ROWS and _CONSTANT.fullmatch(each) else None
             if not (isinstance(constant, tuple) and all(isinstance(item, dict) for item in constant)):
                 constant = None
