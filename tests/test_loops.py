@@ -4,10 +4,12 @@ The compiler turns `any(...)`, `all(...)`, `count(...)`, `first(...)`, `last(...
 and `sum(...)` of a `for` expression into a module-level loop function instead of a generator handed to
 the runtime's function (expressions.LOOPS), computes the parts of messages that read only the rule's
 parameters once, when it compiles (compiler._RuleCode._folded), and reads the fields of a policy's own
-list once, when it compiles, for the rules whose `each` goes over it (compiler.CONSTANT_ROWS). These
-tests compile the same pack both ways (with LOOPS emptied, folding off and CONSTANT_ROWS off, the
-compiler falls back to generators, to formatting every part for every finding and to reading the
-fields in the loop) and compare every hit, every rule failure and every message and remedy.
+list once, when it compiles, for the rules whose `each` goes over it (compiler.CONSTANT_ROWS), and makes
+a call that a document's (or an item's) tests or a message make again on the same values once
+(compiler.MEMO). These tests compile the same pack both ways (with LOOPS emptied, folding, CONSTANT_ROWS
+and MEMO off, the compiler falls back to generators, to formatting every part for every finding, to
+reading the fields in the loop and to making every call where it is written) and compare every hit,
+every rule failure and every message and remedy.
 """
 
 from __future__ import annotations
@@ -44,9 +46,10 @@ def _both(pack: Pack, monkeypatch: pytest.MonkeyPatch) -> tuple[CompiledPack, Co
         m.setattr(expressions, "LOOPS", {})
         m.setattr(compiler._RuleCode, "_folded", lambda *_: None)
         m.setattr(compiler, "CONSTANT_ROWS", False)
+        m.setattr(compiler, "MEMO", False)
         generators = compile_pack(pack)
     assert "def _q0(" in looped.source and "def _q0(" not in generators.source
-    assert "in enumerate(_k" not in generators.source
+    assert "in enumerate(_k" not in generators.source and " = _U" not in generators.source
     return looped, generators
 
 
@@ -92,6 +95,7 @@ def test_the_bundled_pack_says_the_same_on_a_generated_catalog(bundled: Pack, mo
     looped, generators = _both(bundled, monkeypatch)
     assert "_fmt(_k" not in looped.source and "_fmt(_k" in generators.source  # no parameter left to format
     assert "in enumerate(_k" in looped.source  # the EPR rules' registrations read once (compiler.CONSTANT_ROWS)
+    assert "(_m1 := fn_tier_for(" in looped.source  # an order item's tier found once (compiler.MEMO)
     context = collect_context(items, looped.validators, looped, AS_OF)
     found = 0
     for document, *_ in items:

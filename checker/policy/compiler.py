@@ -49,9 +49,9 @@ def generate(pack: Pack) -> Generated:
     for kind in KINDS:
         if any(c.uses_merchant for c in codes[kind]):
             needs_merchant.add(kind)
-        lines += _evaluator(kind, codes[kind], reads[kind], kind in needs_merchant)
+        lines += _memoized(_evaluator(kind, codes[kind], reads[kind], kind in needs_merchant), reads[kind])
     for kind in KINDS:
-        lines += [c.render() for c in codes[kind]]
+        lines += [_memoized_render(c.render()) for c in codes[kind]]
     order = sorted((c.index, f"render_{c.index}") for kind in KINDS for c in codes[kind])
     lines.append("RENDERERS = (" + "".join(f"{name}, " for _, name in order) + ")")
     totals = []
@@ -154,6 +154,153 @@ CONSTANT_ROWS = True
 #: the code of a hoisted constant, and of a plain field read of a loop's item (Reads)
 _CONSTANT = re.compile(r"_k[0-9]+")
 _FIELD = re.compile(r"v_item\.get\('([^'\\]*)'\)")
+
+
+#: computing again a call the fused function made already (off: every call made where it is written)
+MEMO = True
+#: the functions whose answer depends on their arguments alone: the loops of `any`, `all`... and the vocabulary
+_PURE = re.compile(r"_q[0-9]+|fn_[a-z_]+|_money|_num|_time|_div|_at")
+_DOC_NAMES = frozenset({"doc", "merchant", "as_of", "totals"})
+_ITEM_NAMES = frozenset({"v_item", "v_index", "v_previous", "v_next"})
+_LOOP = re.compile(r"( *)for v_index, .* in enumerate\(.*\):$")
+_IF = re.compile(r"( *)if (.*):$")
+
+
+def _memoized(lines: list[str], reads: Reads) -> list[str]:
+    """The fused function with each call that it would make again on the same arguments made once: the
+    first use computes it into a local (`_m<N>`), the others find it there. The fake-moq and fake-price
+    rules of an order item test `tier_for(...)`, `count(customizations)` and their loops up to six times
+    each; the SKU spread's `max(...)` over all SKUs was computed again for every SKU.
+
+    A call is one of a pure function (_PURE) on plain names and literals, in a rule's or a group's test.
+    On fields of the document only, it is made once per document (the locals start out unset, `_U`, at
+    the top); on an item's fields, once per item (unset at the top of each turn of the loop). Made
+    lazily, where it was written, so that a call that fails fails in the same rule, and one that a test
+    did not reach is not made. Memoised are the calls made more than once per document or item, and the
+    document's calls inside a loop."""
+    if not MEMO:
+        return lines
+    import ast
+
+    def level(call: ast.Call, loop: int | None) -> Any:
+        """None (not memoised), "doc", or the loop (its line) whose item the call reads."""
+        if not (isinstance(call.func, ast.Name) and _PURE.fullmatch(call.func.id)) or call.keywords:
+            return None
+        found: Any = "doc"
+        for arg in call.args:
+            if isinstance(arg, ast.Constant):
+                continue
+            if not isinstance(arg, ast.Name):
+                return None
+            name = arg.id
+            at = reads.level_of.get(name)
+            if name in _ITEM_NAMES or (at is not None and at != "doc"):
+                if loop is None:
+                    return None
+                found = loop
+            elif not (name in _DOC_NAMES or at == "doc" or _CONSTANT.fullmatch(name)):
+                return None  # a loop's own variable, a temporary: not the same value on each use
+        return found
+
+    # where each test sits: the innermost loop around it (by indentation)
+    tests: list[tuple[int, str, str, int | None]] = []  # line, indentation, test, loop line
+    loops: list[tuple[int, int]] = []  # (indentation, line) of the loops open at a line
+    for i, line in enumerate(lines):
+        width = len(line) - len(line.lstrip(" "))
+        while loops and loops[-1][0] >= width:
+            loops.pop()
+        if _LOOP.fullmatch(line):
+            loops.append((width, i))
+        elif (m := _IF.fullmatch(line)) is not None:
+            tests.append((i, m.group(1), m.group(2), loops[-1][1] if loops else None))
+    seen: dict[tuple[Any, str], list[bool]] = {}  # (level, call) -> one entry per use: inside a loop?
+    for _, _, test, loop in tests:
+        for node in ast.walk(ast.parse(test, mode="eval")):
+            if isinstance(node, ast.Call) and (at := level(node, loop)) is not None:
+                seen.setdefault((at, ast.unparse(node)), []).append(loop is not None)
+    names = {key: f"_m{n}" for n, key in enumerate(k for k, uses in seen.items() if len(uses) > 1 or
+                                                  (k[0] == "doc" and any(uses)))}
+    if not names:
+        return lines
+
+    class Memo(ast.NodeTransformer):
+        def __init__(self, loop: int | None) -> None:
+            self.loop = loop
+
+        def visit_Call(self, node: ast.Call) -> Any:
+            at = level(node, self.loop)
+            name = names.get((at, ast.unparse(node))) if at is not None else None
+            if name is None:
+                return self.generic_visit(node)
+            return ast.parse(f"({name} if {name} is not _U else ({name} := {ast.unparse(node)}))", mode="eval").body
+
+    out = list(lines)
+    for i, pad, test, loop in tests:
+        tree = Memo(loop).visit(ast.parse(test, mode="eval"))
+        out[i] = f"{pad}if {ast.unparse(tree)}:"
+    resets: dict[Any, list[str]] = {}
+    for (at, _), name in names.items():
+        resets.setdefault(at, []).append(name)
+    # the document's: after the reads at the top (the first line that is no read); each loop's: first in it
+    top = next(i for i, line in enumerate(out) if i and not re.match(r"    (as_of|merchant|r[0-9]+) = ", line))
+    for at in sorted(resets, key=lambda a: -1 if a == "doc" else a, reverse=True):
+        if at == "doc":
+            out.insert(top, "    " + " = ".join(resets[at]) + " = _U")
+        else:
+            width = len(out[at]) - len(out[at].lstrip(" "))
+            out.insert(at + 1, " " * (width + 4) + " = ".join(resets[at]) + " = _U")
+    return out
+
+
+def _memoized_render(source: str) -> str:
+    """A rule's renderer with each call that its texts make more than once on the same values made once
+    (into `_m<N>`, as in _memoized). A renderer has no loop: its names keep their values, but for the
+    temporaries of `:=`, so any call of a pure function on them is the same call. The EPR messages look
+    up the merchant's registration ten times: 9.4 -> 6.9 us a finding; all renderers together, 12 % less."""
+    if not MEMO:
+        return source
+    import ast
+
+    tree = ast.parse(source)
+    function = tree.body[0]
+    assert isinstance(function, ast.FunctionDef)
+
+    def pure(node: ast.AST) -> bool:
+        """A call that gives the same on each use: of a pure function, or a table's .get, on such values."""
+        for sub in ast.walk(node):
+            if isinstance(sub, (ast.NamedExpr, ast.Lambda, ast.GeneratorExp, ast.ListComp)):
+                return False
+            if isinstance(sub, ast.Name) and sub.id.startswith(("_t", "g_", "_m")):
+                return False
+            if isinstance(sub, ast.Call) and not (
+                (isinstance(sub.func, ast.Name) and _PURE.fullmatch(sub.func.id))
+                or (isinstance(sub.func, ast.Attribute) and sub.func.attr == "get")
+            ):
+                return False
+        return True
+
+    counts: dict[str, int] = {}
+    for node in ast.walk(function):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and _PURE.fullmatch(node.func.id):
+            if pure(node):
+                text = ast.unparse(node)
+                counts[text] = counts.get(text, 0) + 1
+    names = {text: f"_m{n}" for n, text in enumerate(t for t, c in counts.items() if c > 1)}
+    if not names:
+        return source
+
+    class Memo(ast.NodeTransformer):
+        def visit_Call(self, node: ast.Call) -> Any:
+            name = names.get(ast.unparse(node))
+            node = self.generic_visit(node)  # inner calls first: the outer one's text is the same at each use
+            if name is None:
+                return node
+            return ast.parse(f"({name} if {name} is not _U else ({name} := {ast.unparse(node)}))", mode="eval").body
+
+    function = Memo().visit(function)
+    reset = ast.parse(" = ".join(names.values()) + " = _U").body[0]
+    function.body.insert(0, reset)
+    return ast.unparse(ast.fix_missing_locations(function)) + "\n"
 
 
 def _checked(pad: str, code: _RuleCode, condition: str, item: str) -> list[str]:

@@ -406,6 +406,10 @@ class Generated:
     needs_merchant: frozenset[str]
 
 
+#: a memoised call not made yet (compiler._memoized)
+_UNSET = object()
+
+
 def namespace(constants: Mapping[str, Any]) -> dict[str, Any]:
     """What generated code can see: the runtime helpers, the vocabulary and the constants; no builtins."""
     names: dict[str, Any] = {
@@ -414,6 +418,7 @@ def namespace(constants: Mapping[str, Any]) -> dict[str, Any]:
     names.update(
         {
             "_E": EMPTY,
+            "_U": _UNSET,
             "_at": at,
             "_div": div,
             "_money": to_decimal,
