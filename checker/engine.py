@@ -148,26 +148,36 @@ class Session:
     ) -> tuple[list[Finding], list[NotEvaluated]]:
         rules = self.compiled.pack.rules
         sink, tally = self.sink, self.tally
-        ref = DocumentRef(kind, doc.get("id"), file if line is None else f"{file}:{line}")
-        merchant_id = doc.get("merchant_id") if kind != "merchant" else doc.get("id")
+        doc_id = doc.get("id")
+        ref = DocumentRef(kind, doc_id, file if line is None else f"{file}:{line}")
+        merchant_id = doc.get("merchant_id") if kind != "merchant" else doc_id
         merchant = self.merchants.get(merchant_id) if merchant_id is not None else None
         found: list[Finding] = []
         unevaluated: list[NotEvaluated] = []
         if len(hits) > 1:  # the fused evaluator runs rules in groups: report them in pack order
             hits.sort(key=_hit_order)
-        sums = self.context.totals.get(doc.get("id"), EMPTY) if kind == "merchant" else EMPTY
+        sums = self.context.totals.get(doc_id, EMPTY) if kind == "merchant" else EMPTY
         for rule_index, item_index in hits:
             rule = rules[rule_index]
             path, message, remedy = self.compiled.render(
                 rule_index, doc, self.as_of, merchant, item_index, self.lang, sums
             )
+            # the listing the finding is about: the product itself, or the listing of the order item it points into
+            product_id = doc_id if kind == "product" else _item_listing(doc, path) if kind == "order" else None
             finding = Finding(rule.id, rule.family, rule.severity, rule.penalty, ref, merchant_id, path, message,
-                              remedy, _product_id(doc, kind, path))
+                              remedy, product_id)
             if self.excuses is not None:
                 finding = self.excuses.apply(finding)
             tally.finding(finding)
             sink.finding(finding)
             found.append(finding)
+        if missing or failed:
+            self._unevaluated(ref, merchant_id, missing, failed, unevaluated)
+        return found, unevaluated
+
+    def _unevaluated(self, ref: DocumentRef, merchant_id: str | None, missing: list, failed: list,
+                     unevaluated: list[NotEvaluated]) -> None:
+        rules = self.compiled.pack.rules
         for rule_index in missing:
             rule = rules[rule_index]
             reason = f"merchant {merchant_id} is not in the scan; the rule needs the merchant's data"
@@ -180,9 +190,8 @@ class Session:
                 reason = f"the rule failed on this document: {type(error).__name__}: {error}; please report it"
                 unevaluated.append(NotEvaluated(rule.id, rule.family, ref, reason, failed=True))
         for entry in unevaluated:
-            tally.unevaluated(entry)
-            sink.unevaluated(entry)
-        return found, unevaluated
+            self.tally.unevaluated(entry)
+            self.sink.unevaluated(entry)
 
     def report(self) -> Report:
         metadata_ = metadata(self.compiled, self.as_of, self.lang)
@@ -234,17 +243,14 @@ class Collector:
 _ITEM_PATH = re.compile(r"/items/(\d+)(?:/|$)")
 
 
-def _product_id(doc: dict, kind: str, path: str) -> str | None:
-    """The listing a finding is about: the product itself, or the listing of the order item it points into."""
-    if kind == "product":
-        return doc.get("id")
-    if kind == "order":
-        item = _ITEM_PATH.match(path)
-        if item is not None:
-            try:
-                return doc["items"][int(item.group(1))]["listing"]["id"]
-            except (IndexError, KeyError, TypeError):
-                return None
+def _item_listing(order: dict, path: str) -> str | None:
+    """The listing embedded in the order item a path points into (/items/N/...), or None."""
+    item = _ITEM_PATH.match(path)
+    if item is not None:
+        try:
+            return order["items"][int(item.group(1))]["listing"]["id"]
+        except (IndexError, KeyError, TypeError):
+            return None
     return None
 
 

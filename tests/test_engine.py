@@ -379,3 +379,21 @@ def test_a_waiver_applies_to_its_rule_and_document_first_in_file_order() -> None
         reason("r/a", "D1", "/x"), reason("r/a", "D1", "/y"), reason("r/a", "D2", "/z"), reason("r/b", "D1", "/x"),
         reason("r/b", "D1", "/y"), reason("r/a", None, "/x")]
     assert excuses == Excuses(excuses.active)  # the look-up table is no part of what Excuses are
+
+
+def test_a_waived_or_baselined_finding_is_the_finding_evolved() -> None:
+    """The waivers' marking (attrs.evolve's shortcut) makes the Finding attrs.evolve makes."""
+    import attrs
+
+    from checker.model import DocumentRef, Finding
+    from checker.waivers import _marked
+
+    ref = DocumentRef("order", "O-1", "orders.jsonl:7")
+    plain = Finding("r/a", "epr", "error", "none", ref, "M-1", "/items/0/listing", "message", "remedy", "P-1")
+    waived = {"reason": "ticket 4711", "owner": "o@example.com", "expires": "2023-01-31T00:00:00-08:00"}
+    for marked, evolved in ((_marked(plain, waived, False), attrs.evolve(plain, waived=waived)),
+                            (_marked(plain, None, True), attrs.evolve(plain, baseline=True))):
+        assert (Finding, evolved, hash(evolved), repr(evolved)) == (type(marked), marked, hash(marked), repr(marked))
+        assert (evolved.waived, evolved.to_dict()) == (marked.waived, marked.to_dict())
+    assert plain == _marked(plain, waived, False)  # a waiver is no part of a finding's identity
+    assert plain != _marked(plain, None, True)
