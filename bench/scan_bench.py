@@ -27,6 +27,12 @@ One run does everything, in a temporary folder that is removed afterwards:
                    validation, whole process, wall time. With `--jobs 1` and
                    `--jobs 2` when the command has the option (it is detected
                    from `compliance scan --help`), else the default only.
+   no rules        the same scan (--jobs 1) with a pack of one rule that no
+                   document breaks, instead of the bundled pack: reading,
+                   parsing and validating every document and the scan's own
+                   loop, without the work of the rules, the merchant look-up
+                   and the findings. Not a target: it shows how much of the
+                   3x the scan spends before its first rule.
    identical       whether `--jobs 1` and `--jobs 2` write byte-identical
                    reports (the same findings in the same order).
    peak RSS        ru_maxrss of the scan process (os.wait4), at --docs and
@@ -106,6 +112,37 @@ with open(path, "rb") as raw:
     end = time.perf_counter()
 print(count, end - loop, loop - start)
 """
+
+
+# A pack of one rule that no document of the corpus breaks (a sign-up with the id "NEVER"): see "no rules".
+NO_RULES_PACK = {
+    "pack.toml": 'name = "no-rules"\nversion = "0"\n',
+    "rule.toml": """[[rule]]
+id = "star-level/bench-never"
+family = "star-level"
+severity = "advice"
+penalty = "none"
+kind = "signup"
+source = "bench/scan_bench.py"
+title = { en = "Never broken", zh = "从不违反" }
+description = { en = "The benchmark's pack without rules.", zh = "基准测试用的空规则包。" }
+require = 'id != "NEVER"'
+path = "/id"
+message = { en = "never", zh = "从不" }
+remedy = { en = "none", zh = "无" }
+
+[[rule.example]]
+name = "any sign-up"
+expect = "pass"
+document = { kind = "signup", id = "S-1" }
+
+[[rule.example]]
+name = "the one"
+expect = "fail"
+paths = ["/id"]
+document = { kind = "signup", id = "NEVER" }
+""",
+}
 
 
 # Starts the measured command and reports its wall time, exit code and ru_maxrss (os.wait4). On Linux a
@@ -307,6 +344,20 @@ def measure(args: argparse.Namespace, work: Path, env: dict[str, str], log) -> d
     figures["scan"] = scans
     one_core = "jobs1" if jobs else "default"
 
+    # the same scan without the bundled rules (a pack of one rule no document breaks)
+    if "--no-bundled" in run_ok([*command, "scan", "--help"], env).stdout:
+        pack = work / "no-rules"
+        pack.mkdir(exist_ok=True)
+        for name, text in NO_RULES_PACK.items():
+            (pack / name).write_text(text, encoding="utf-8")
+        extra = [*variants[one_core], "--no-bundled", "--policies", str(pack)]
+        run_ok(scan(one, os.devnull, extra), env, allowed=(0, 1))  # compiles and caches the pack
+        log(f"scan {' '.join(variants[one_core])} with a one-rule pack: {args.repeat} x {n:,} documents ...")
+        runs = repeat(scan(small, os.devnull, extra), env, args.repeat)  # exit 0: nothing found
+        figures["scan_no_rules"] = {"wall_s": median([r.seconds for r in runs]),
+                                    "rss_mib": max(r.rss_mib for r in runs)}
+        figures["scan_no_rules"]["documents_per_s"] = n / figures["scan_no_rules"]["wall_s"]
+
     # (c) the reports themselves: --jobs 1 and --jobs 2 byte for byte; the summary (no errors expected)
     reports = {}
     for name, extra in variants.items():
@@ -346,6 +397,7 @@ def measure(args: argparse.Namespace, work: Path, env: dict[str, str], log) -> d
         "check_median_ms": figures["check"]["median_ms"],
     }
     ratios["jobs_speedup"] = scans["jobs1"]["wall_s"] / scans["jobs2"]["wall_s"] if jobs else None
+    ratios["no_rules_over_parse"] = figures["scan_no_rules"]["wall_s"] / floor if "scan_no_rules" in figures else None
     figures["ratios"] = ratios
     figures["targets"] = {
         "scan_over_parse": ratios["scan_over_parse"] <= SCAN_OVER_PARSE,
@@ -388,6 +440,10 @@ def report(f: dict) -> None:
     for name, s in f["scan"].items():
         label = {"default": "scan (default options)", "jobs1": "scan --jobs 1", "jobs2": "scan --jobs 2"}[name]
         print(f"{label:44} {s['wall_s']:8.2f} {'':9} {s['documents_per_s']:9,.0f} {s['rss_mib']:13.1f}")
+    if "scan_no_rules" in f:
+        s = f["scan_no_rules"]
+        print(f"{'scan, one-rule pack (no rules, no findings)':44} {s['wall_s']:8.2f} {'':9} "
+              f"{s['documents_per_s']:9,.0f} {s['rss_mib']:13.1f}")
     b = f["scan_big"]
     print(f"{'scan, ' + format(b['documents'], ',') + ' documents':44} {b['wall_s']:8.2f} {'':9} "
           f"{b['documents_per_s']:9,.0f} {b['rss_mib']:13.1f}")
@@ -417,6 +473,9 @@ def report(f: dict) -> None:
     print(f"{'target':48} {'measured':30} {'wanted':24} verdict")
     for name, measured, wanted, ok in rows:
         print(f"{name:48} {measured:30} {wanted:24} {'n/a' if ok is None else verdict(ok)}")
+    if ratios.get("no_rules_over_parse") is not None:
+        print(f"{'(not a target) scan with no rules / parse floor':48} {ratios['no_rules_over_parse']:.2f}x: "
+              f"the part of the scan's {ratios['scan_over_parse']:.2f}x spent before any rule")
     print(f"\n(RSS command: {f['rss']['command']}; ru_maxrss of the largest process)")
 
 

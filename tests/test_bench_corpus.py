@@ -131,3 +131,28 @@ def test_corpus_cli(tmp_path):
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert len(_lines(out)) == 40
+
+
+def test_the_benchmarks_one_rule_pack_loads_and_finds_nothing_in_a_catalog(tmp_path):
+    """scan_bench's "no rules" row scans with NO_RULES_PACK instead of the bundled pack: it must load (its
+    examples pass) and every document of a catalog must be checked with nothing found, or the row would
+    measure an error path."""
+    from checker.engine import scan_paths
+    from checker.policy.cache import load_compiled
+    from checker.values import parse_time
+
+    sys.path.insert(0, str(BENCH))
+    try:
+        import scan_bench
+    finally:
+        sys.path.remove(str(BENCH))
+    pack = tmp_path / "no-rules"
+    pack.mkdir()
+    for name, text in scan_bench.NO_RULES_PACK.items():
+        (pack / name).write_text(text, encoding="utf-8")
+    compiled = load_compiled([pack])
+    assert [rule.id for rule in compiled.pack.rules] == ["star-level/bench-never"]
+    catalog = tmp_path / "c.jsonl.gz"
+    corpus.generate(str(catalog), 300, seed=2)
+    report = scan_paths([str(catalog)], compiled, as_of=parse_time(scan_bench.AS_OF))
+    assert (report.documents, report.findings, report.errors) == (300, (), ())
