@@ -183,6 +183,8 @@ def test_one_rule_id_in_two_files_of_a_folder(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text, problem", [
     ("name = 'x'\nversion = [", "not valid TOML: "),
     ("name = 1", "a pack.toml holds name and version, as text"),
+    ('name = "x\\nimport os"', "name: 'x\\nimport os' is not one line of text"),
+    ('name = "x"\nversion = "1\\r2"', "version: '1\\r2' is not one line of text"),
 ])
 def test_a_bad_pack_toml_is_a_policy_error(tmp_path: Path, text: str, problem: str) -> None:
     """A team pack's pack.toml is read and checked like a policy file, even beside the bundled pack."""
@@ -191,6 +193,21 @@ def test_a_bad_pack_toml_is_a_policy_error(tmp_path: Path, text: str, problem: s
     with pytest.raises(checker.PolicyError) as caught:
         checker.load_policies([tmp_path])
     assert str(caught.value).startswith(f"{tmp_path}/pack.toml: {problem}")
+
+
+def test_a_pack_name_never_becomes_code(tmp_path: Path) -> None:
+    """A pack's name and version are written into the generated module's first line, as literals: a name that
+    ends that line and goes on with Python (a third-party pack's) is text there, and runs nothing. The
+    loader refuses such a name (above); the compiler, given one all the same, keeps it in its comment."""
+    from checker.policy.compiler import compile_pack
+    from checker.policy.model import Pack
+
+    (tmp_path / "p.toml").write_text(VALID, "utf-8")
+    pack = checker.load_policies([tmp_path], bundled=False).pack
+    name = "x\nraise SystemExit('the name ran')\n#"
+    compiled = compile_pack(Pack(pack.rules, pack.content_hash, name, "1\r2"))
+    first, second = compiled.source.split("\n", 2)[:2]
+    assert first.startswith('# Generated from policy pack "x\\nraise SystemExit(') and second == ""
 
 
 def test_a_deeply_nested_policy_file_is_a_policy_error(tmp_path: Path) -> None:

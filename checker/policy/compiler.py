@@ -44,7 +44,9 @@ def generate(pack: Pack) -> Generated:
     reads = {kind: Reads() for kind in KINDS}
     for index, rule in enumerate(pack.rules):
         codes[rule.kind].append(_RuleCode(rule, index, constants, reads[rule.kind]))
-    lines = [f"# Generated from policy pack {pack.name} {pack.version} ({pack.content_hash[:12]}). Do not edit.", ""]
+    # the pack's name and version are a policy author's text: in the code only as literals (repr has no line
+    # break), never as they are (a name "x\n<code>" would have been code)
+    lines = [f"# Generated from policy pack {pack.name!r} {pack.version!r} ({pack.content_hash[:12]}). Do not edit.", ""]
     needs_merchant = set()
     for kind in KINDS:
         if any(c.uses_merchant for c in codes[kind]):

@@ -12,6 +12,7 @@ import copy
 import datetime as _dt
 import json
 import os
+import re
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -74,7 +75,14 @@ def _pack_meta(path: str) -> tuple[str, str]:
     unknown = set(info) - {"name", "version"}
     if unknown or not all(isinstance(info.get(k, ""), str) for k in ("name", "version")):
         raise PolicyError(path, "a pack.toml holds name and version, as text")
+    for key in ("name", "version"):
+        if _CONTROL.search(info.get(key, "")):
+            raise PolicyError(path, f"{key}: {info[key]!r} is not one line of text (a control character or line break)")
     return info.get("name", "policies"), info.get("version", "0")
+
+
+#: what a one-line text (a pack's name or version) cannot hold: control characters, line breaks
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _load_file(shown: str, data: bytes) -> list[Rule]:
