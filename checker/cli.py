@@ -146,10 +146,10 @@ def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, 
     try:
         results = writer(fmt, out, lang=lang, color=output is None and fmt == "text" and sys.stdout.isatty(),
                          pack=compiled.pack)
-        with _progress(paths, compiled, output) as progress:
+        jobs = _jobs(jobs, paths)
+        with _progress(paths, compiled, output, jobs) as progress:
             report = scan_paths(list(paths), compiled, as_of=when, lang=lang, validators=reference_validators(),
-                                observer=observer, sink=results, jobs=_jobs(jobs, paths), progress=progress,
-                                excuses=excuses)
+                                observer=observer, sink=results, jobs=jobs, progress=progress, excuses=excuses)
         code = report.exit_code(fail_on, strict)
         if radar:
             code = max(code, _record(radar, compiled, report))
@@ -160,9 +160,12 @@ def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, 
     sys.exit(code)
 
 
-def _progress(paths: tuple[str, ...], compiled: Any, output: str | None) -> Any:
+def _progress(paths: tuple[str, ...], compiled: Any, output: str | None, jobs: int = 1) -> Any:
     """A progress bar on stderr (bytes read, documents/s, time left) when stderr is a terminal and the
-    report does not go to the same terminal; else nothing. Yields the scan's `progress` callback or None."""
+    report does not go to the same terminal; else nothing. Yields the scan's `progress` callback or None.
+    A scan with --jobs reads the input twice when its rules need merchants (their look-up first); one on
+    one core reads it once, and looks the merchants up only if a document needs one not met yet (the bar
+    then stops at "merchants" while they are)."""
     import contextlib
     import os
     import time
@@ -177,10 +180,12 @@ def _progress(paths: tuple[str, ...], compiled: Any, output: str | None) -> Any:
         for found in walk(path) if os.path.isdir(path) else [path]:
             if isinstance(found, str) and os.path.isfile(found):
                 size += os.path.getsize(found)
-    passes = 2 if needs_context(compiled) else 1
+    passes = 2 if needs_context(compiled) and jobs > 1 else 1
     started = time.monotonic()
 
     def show(documents: int | None) -> str:
+        if documents is None:  # a one-core scan looking the merchants up (engine._scan_paths)
+            return "merchants"
         if not documents:
             return "merchants" if passes == 2 else ""
         return f"{documents:,} documents, {documents / max(time.monotonic() - started, 1e-3):,.0f}/s"
@@ -191,7 +196,7 @@ def _progress(paths: tuple[str, ...], compiled: Any, output: str | None) -> Any:
                                item_show_func=show) as shown:
             last = [0.0]
 
-            def progress(done: int, documents: int) -> None:
+            def progress(done: int, documents: int | None) -> None:
                 now = time.monotonic()
                 shown.current_item = documents
                 if now - last[0] >= 0.1:

@@ -43,8 +43,12 @@ class Session:
         sink: Sink | None = None,
         gather_totals: bool = False,
         excuses: Any = None,
+        look_up: Callable[[], Mapping[str, Any]] | None = None,
     ) -> None:
         self.compiled = compiled
+        #: the merchants of the whole input, asked for when a document names a merchant not met yet; until
+        #: then the valid merchant documents met are the look-up (scan_paths: the pre-pass, only if needed)
+        self.look_up = look_up
         #: waivers and baseline (waivers.Excuses) applied to each finding as it is made
         self.excuses = excuses if excuses else None
         #: sum the pack's totals over the orders as they are checked, and keep merchant documents (whose
@@ -91,6 +95,8 @@ class Session:
         gather = self.gather_totals
         deferred = self.deferred
         summed = compiled.totals
+        look_up = self.look_up
+        needs_merchant = compiled.needs_merchant
         hits: list[tuple[int, Any]] = []
         missing: list[int] = []
         failed: list[tuple[int, Exception]] = []
@@ -104,6 +110,14 @@ class Session:
             if validator is None or not validator(doc):
                 self._invalid(doc, file, line, index)
                 continue
+            if look_up is not None:
+                if kind == "merchant":
+                    merchants.setdefault(doc["id"], doc)  # the first of each id, as the look-up keeps it
+                elif kind in needs_merchant:
+                    wanted = doc.get("merchant_id")
+                    if wanted.__class__ is str and wanted not in merchants:
+                        self._look_up()
+                        look_up = None
             if gather:
                 if kind == "order":
                     add_totals(totals, doc, summed, as_of)
@@ -131,6 +145,13 @@ class Session:
                     observer(doc, kind, found, unevaluated)
             elif observer is not None:
                 observer(doc, kind, [], [])
+
+    def _look_up(self) -> None:
+        """The merchants of the whole input, added to those met so far (the first of each id: the same)."""
+        assert self.look_up is not None
+        found, self.look_up = self.look_up(), None
+        for merchant_id, merchant in found.items():
+            self.merchants.setdefault(merchant_id, merchant)
 
     def _invalid(self, doc: Any, file: str, line: int | None, index: int | None) -> None:
         from .snapshots import check_document
@@ -420,16 +441,25 @@ def _scan_paths(
             return parallel.scan_parallel(paths, compiled, jobs=jobs, as_of=as_of, lang=lang, validators=validators,
                                           sink=sink, observer=observer, progress=progress, excuses=excuses)
     spooled = None
-    if needs_context(compiled):
+    if compiled.needs_merchant:
         paths, spooled = spool_stdin(paths)
+    reader = Reader()
+
+    def look_up() -> Mapping[str, Any]:
+        """The pre-pass over every input (a search of the raw lines for merchants), run only when a document
+        names a merchant that the scan has not met yet: a catalog that lists its merchants before their
+        listings and orders is read once (0.27 s of 5.9 for 100,000 documents, gzipped)."""
+        if progress is not None:
+            progress(reader.position(), None)  # type: ignore[arg-type] # the bar says "merchants" meanwhile
+        return lookup_merchants(paths, compiled, validators, as_of, None)[0].merchants
+
     try:
-        context, base = lookup_merchants(paths, compiled, validators, as_of, progress)
-        session = Session(compiled, as_of=as_of, context=context, lang=lang, validators=validators, observer=observer,
-                          sink=sink, gather_totals=True, excuses=excuses)
-        reader = Reader()
+        session = Session(compiled, as_of=as_of, context=Context(), lang=lang, validators=validators,
+                          observer=observer, sink=sink, gather_totals=True, excuses=excuses,
+                          look_up=look_up if compiled.needs_merchant else None)
         items: Iterator[Item] = reader.read(paths)
         if progress is not None:
-            items = ticking(items, reader, progress, base, True)
+            items = ticking(items, reader, progress, 0, True)
         if spooled is not None:
             items = _rename(items, spooled, "<stdin>")
         session.feed(items)

@@ -94,3 +94,68 @@ def test_coloured_text_is_the_plain_text_styled(catalog: list[str]) -> None:
     assert click.style("error  ", fg="red", bold=True) in render(report, "text", color=True)
     assert click.style("警告     ", fg="yellow", bold=False) in render(report, "text", lang="zh", color=True)
     assert click.style(report.findings[0].path, dim=True) in render(report, "text", color=True)
+
+
+def _bench_catalog(path: Path, n: int, seed: int) -> list[bytes]:
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("bench_corpus", ROOT / "bench" / "corpus.py")
+    corpus = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = corpus
+    spec.loader.exec_module(corpus)
+    corpus.generate(str(path), n, seed=seed)
+    return path.read_bytes().splitlines(keepends=True)
+
+
+@pytest.mark.parametrize("layout", ["as generated", "merchants last", "shuffled", "a merchant missing"])
+def test_merchants_are_looked_up_only_when_a_document_needs_one_not_met_yet(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    """A one-core scan reads its input once when every merchant comes before the documents that name it (the
+    benchmark's generator puts each merchant before its listings and orders), and runs the look-up pre-pass
+    (once) as soon as a document names one it has not met; either way the report is the one of a scan that
+    looked every merchant up first, byte for byte."""
+    import random
+
+    from checker.engine import Context, Session, lookup_merchants
+    from checker.policy.cache import load_compiled
+    from checker.reading import Reader
+    from checker.resources import policies_dir
+
+    lines = _bench_catalog(tmp_path / "generated.jsonl", 1200, seed=4)
+    merchants = [line for line in lines if b'"kind":"merchant"' in line]
+    others = [line for line in lines if line not in merchants]
+    if layout == "merchants last":
+        lines = others + merchants
+    elif layout == "shuffled":
+        random.Random(7).shuffle(lines)
+    elif layout == "a merchant missing":
+        lines = [line for line in lines if line != merchants[1]]
+    catalog = tmp_path / "catalog.jsonl"
+    catalog.write_bytes(b"".join(lines))
+    compiled = load_compiled([policies_dir()])
+    validators, as_of = reference_validators(), parse_time(AS_OF)
+
+    looked_up = []
+
+    def counted(*args, **kwargs):
+        looked_up.append(args[0])
+        return lookup_merchants(*args, **kwargs)
+
+    monkeypatch.setattr("checker.engine.lookup_merchants", counted)
+    out = io.StringIO()
+    sink = writer("jsonl", out, pack=compiled.pack)
+    sink.end(scan_paths([str(catalog)], compiled, as_of=as_of, validators=validators, sink=sink))
+    assert len(looked_up) == (0 if layout == "as generated" else 1)
+
+    eager = io.StringIO()  # every merchant looked up before the first document, as scans did before
+    sink = writer("jsonl", eager, pack=compiled.pack)
+    context = Context(merchants=dict(lookup_merchants([str(catalog)], compiled, validators, as_of, None)[0].merchants))
+    session = Session(compiled, as_of=as_of, context=context, validators=validators, sink=sink, gather_totals=True)
+    session.feed(Reader().read([str(catalog)]))
+    session.finish()
+    sink.end(session.report())
+    assert out.getvalue() == eager.getvalue()
+    assert out.getvalue().count('"type":"finding"') > 500
+    assert ('"type":"not_evaluated"' in out.getvalue()) == (layout == "a merchant missing")
