@@ -25,7 +25,17 @@ import attrs
 
 from ..model import KINDS
 from ..values import parse_time
-from .expressions import MAX_LITERAL, Compiled, Constants, ExpressionCompiler, ExpressionError, Name, Reads
+from .expressions import (
+    MAX_LITERAL,
+    MIN_LITERAL,
+    TOO_SMALL,
+    Compiled,
+    Constants,
+    ExpressionCompiler,
+    ExpressionError,
+    Name,
+    Reads,
+)
 from .model import Pack, PolicyError, Rule
 from .runtime import CompiledPack, Generated, link
 from .types import BOOL, NUMBER, TEXT, TIME, Type, of_kind
@@ -445,6 +455,8 @@ class _RuleCode:
         if isinstance(value, (int, Decimal)):
             if isinstance(value, Decimal) and not value.is_finite() or abs(value) > MAX_LITERAL:
                 raise self._fail(field, f"{value} is not a number a policy can use (finite, at most {MAX_LITERAL:,})")
+            if value and abs(value) < MIN_LITERAL:
+                raise self._fail(field, f"{value} is too small for a policy ({TOO_SMALL})")
             return NUMBER, value
         if isinstance(value, str):
             return TEXT, value

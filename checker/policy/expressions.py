@@ -17,6 +17,8 @@ arithmetic with a missing value gives a missing value.
 from __future__ import annotations
 
 import ast
+import math
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterator
 
@@ -27,8 +29,19 @@ from .vocabulary import FUNCTIONS
 
 MAX_SOURCE = 2000
 MAX_NODES = 400
+#: levels of nesting (the bundled policies' deepest: 17). The generated code nests up to 3 parentheses a level,
+#: and the renderer a few more around it: `- - ... moq` 196 deep was beyond Python's 200 in a message, and
+#: loading crashed with a SyntaxError
+MAX_DEPTH = 50
 #: literals beyond this magnitude are refused (amounts, quantities and counts never come close)
 MAX_LITERAL = Decimal(10) ** 15
+#: and, but for 0, at least this: 1 / 1e-999990 is within the arithmetic's range, and `add_days` made it a whole
+#: number of a million digits, 25 s for each document (a tiny number is no threshold of any rule either)
+MIN_LITERAL = Decimal(10) ** -15
+#: `for` expressions over parameters' lists nested in one another: their sizes multiplied, at most (one over
+#: the longest list the schema allows, nested in none)
+MAX_NESTED_ITEMS = 10_000
+TOO_SMALL = f"a number other than 0 is at least {MIN_LITERAL:f}"
 
 
 class ExpressionError(ValueError):
@@ -131,6 +144,8 @@ class ExpressionCompiler:
         #: with reads, field reads become shared locals (the fused evaluator); without, inline (renderers)
         self.reads = reads
         self._in_for = False
+        #: the sizes of the parameters' lists that the `for` being compiled is inside
+        self._sizes: list[int] = []
         self._levels: dict[str, Any] = {n.code: n.level for n in scope.values() if n.level is not None}
         #: shared by the expressions of one rule, so their temporaries never collide
         self._temps = temps if temps is not None else [0]
@@ -142,7 +157,9 @@ class ExpressionCompiler:
         """Compile `source`; with want="bool" the result must be a condition."""
         tree = parse(source)
         self._used = set()
-        self._source = source
+        # the text the tree's columns refer to (parse strips it): numbers are read from it (n_Constant). The
+        # text as given shifted them: `' moq >= 10'` was `moq >= 1`
+        self._source = source.strip()
         code, typ = self.node(tree.body)
         if want == "bool" and typ.name != "bool":
             raise ExpressionError(f"must be a condition (true or false), but this is {typ.words}")
@@ -178,6 +195,11 @@ class ExpressionCompiler:
                 raise ExpressionError(f"{literal} is not a number a policy can use") from None
             if not number.is_finite() or abs(number) > MAX_LITERAL:
                 raise ExpressionError(f"the number {literal} is too large (at most {MAX_LITERAL:,})")
+            if number and abs(number) < MIN_LITERAL:
+                raise ExpressionError(f"the number {literal} is too small ({TOO_SMALL})")
+            if float(number) != value:  # pragma: no cover - the text read is not the number parsed: a defect
+                raise ExpressionError(
+                    f"the number {literal} could not be read (a defect of the checker, please report it)")
             if isinstance(value, int):
                 return repr(int(number)), NUMBER
             return self.constants.add(number), NUMBER
@@ -336,9 +358,17 @@ class ExpressionCompiler:
         parts = []
         left_node = node.left
         left = self.node(left_node)
-        for op, right_node in zip(node.ops, node.comparators):
+        for i, (op, right_node) in enumerate(zip(node.ops, node.comparators)):
             right = self.node(right_node)
-            parts.append(self._compare(op, left, right))
+            if i + 1 < len(node.ops) and not _SIMPLE.fullmatch(right[0]):
+                # the middle of `a < b < c` is used by two comparisons: computed once, into a temporary. Its
+                # code written twice doubled with each chain nested in the middle of another: 20 deep (80
+                # characters of `true == (...) == true`) took 110 s to load (tests/test_policy_safety.py)
+                t = self.temp()
+                parts.append(self._compare(op, left, (f"({t} := {right[0]})", right[1])))
+                right = (t, right[1])
+            else:
+                parts.append(self._compare(op, left, right))
             left = right
         return (parts[0] if len(parts) == 1 else "(" + " and ".join(parts) + ")"), BOOL
 
@@ -485,14 +515,26 @@ class ExpressionCompiler:
         bounded = isinstance(gen.iter, ast.Name) and getattr(self.scope.get(gen.iter.id), "bounded", False)
         if stype.name != "list":
             raise ExpressionError(f"'for ... in' goes over a list, and this is {stype.words}")
+        sizes = self._sizes
+        if bounded:
+            # a `for` over a parameter's list may hold another, but their sizes multiply: three nested over a
+            # list of 300 numbers were 27 million turns a document (and at load, in a message)
+            sizes = [*sizes, len(self.constants.values.get(seq, ()))]
+            work = math.prod(sizes)
+            if len(sizes) > 1 and work > MAX_NESTED_ITEMS:
+                raise ExpressionError(
+                    "a 'for' over a parameter's list inside another goes over their items multiplied: here "
+                    f"{' x '.join(map(str, sizes))} = {work:,}, and at most {MAX_NESTED_ITEMS:,} are allowed"
+                )
         var = gen.target.id
         if var in self.scope or var in ("true", "false", "null") or var.startswith("_"):
             raise ExpressionError(f"{var!r} is already a name here; choose another")
         py = f"g_{var}"
         assert stype.elem is not None
         self.scope[var] = Name(py, stype.elem)
-        outer = self._in_for
+        outer, outer_sizes = self._in_for, self._sizes
         self._in_for = not bounded
+        self._sizes = sizes
         try:
             element, etype = self.node(node.elt)
             cond = ""
@@ -501,7 +543,7 @@ class ExpressionCompiler:
                 _need(ctype, "bool", "the 'if' of a 'for' expression must be a condition")
         finally:
             del self.scope[var]
-            self._in_for = outer
+            self._in_for, self._sizes = outer, outer_sizes
         self._used.discard(var)
         return seq, py, element, cond, Type("list", elem=etype.null(False))
 
@@ -549,6 +591,9 @@ def _free_names(source: str) -> list[str]:
         raise AssertionError(f"a loop would read another expression's temporary: {source}")
     return free
 
+#: code that may be written twice: a name (a field read into a local, a temporary) or a literal
+_SIMPLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|-?[0-9]+|True|False|None")
+
 _ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 _OPERATOR_WORDS = {
     ast.Pow: "**",
@@ -577,18 +622,24 @@ def parse(source: str) -> ast.Expression:
         raise ExpressionError(f"not a valid expression: {e.msg}{where}") from None
     except (RecursionError, MemoryError):
         raise ExpressionError("expression nested too deeply") from None
-    count = sum(1 for _ in _walk(tree))
+    count = deepest = 0
+    for _, depth in _walk(tree):
+        count += 1
+        deepest = max(deepest, depth)
     if count > MAX_NODES:
         raise ExpressionError(f"expression too large ({count} parts; at most {MAX_NODES})")
+    if deepest > MAX_DEPTH:
+        raise ExpressionError(f"expression nested too deeply (more than {MAX_DEPTH} levels)")
     return tree
 
 
-def _walk(tree: ast.AST) -> Iterator[ast.AST]:
-    stack = [tree]
+def _walk(tree: ast.AST) -> Iterator[tuple[ast.AST, int]]:
+    """Each node of the tree, with its depth (the tree's root: 1)."""
+    stack = [(tree, 1)]
     while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(ast.iter_child_nodes(node))
+        node, depth = stack.pop()
+        yield node, depth
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def _read(getter: str, reader: str | None) -> str:

@@ -59,13 +59,27 @@ def load_pack(dirs: Iterable[str | Path]) -> Pack:
 def parse_toml(shown: str, data: bytes, **options: Any) -> dict[str, Any]:
     """A policy folder's TOML file, or PolicyError naming it."""
     try:
-        return tomllib.loads(data.decode("utf-8"), **options)
+        doc = tomllib.loads(data.decode("utf-8"), **options)
     except UnicodeDecodeError:
         raise PolicyError(shown, "not UTF-8 text") from None
     except tomllib.TOMLDecodeError as e:
         raise PolicyError(shown, f"not valid TOML: {e}") from None
     except RecursionError:
         raise PolicyError(shown, "nested too deeply") from None
+    # Dotted keys (`patch.a.a.a... = 1`) nest tables without a bracket, as deep as the line is long: the
+    # loader's recursive steps (_jsonish, the schema, merge) crashed with a RecursionError at ~500 levels
+    stack = [(doc, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise PolicyError(shown, f"nested too deeply (more than {MAX_DEPTH} levels of tables and lists)")
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return doc
+
+
+#: levels of tables and lists in a policy folder's TOML file (a document nests ~6, policy data a few)
+MAX_DEPTH = 32
 
 
 def _pack_meta(path: str) -> tuple[str, str]:
