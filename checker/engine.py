@@ -96,7 +96,6 @@ class Session:
         deferred = self.deferred
         summed = compiled.totals
         look_up = self.look_up
-        needs_merchant = compiled.needs_merchant
         hits: list[tuple[int, Any]] = []
         missing: list[int] = []
         failed: list[tuple[int, Exception]] = []
@@ -113,7 +112,7 @@ class Session:
             if look_up is not None:
                 if kind == "merchant":
                     merchants.setdefault(doc["id"], doc)  # the first of each id, as the look-up keeps it
-                elif kind in needs_merchant:
+                else:  # its rules, or only its messages (the merchant's name), may read the merchant
                     wanted = doc.get("merchant_id")
                     if wanted.__class__ is str and wanted not in merchants:
                         self._look_up()
@@ -441,7 +440,8 @@ def _scan_paths(
             return parallel.scan_parallel(paths, compiled, jobs=jobs, as_of=as_of, lang=lang, validators=validators,
                                           sink=sink, observer=observer, progress=progress, excuses=excuses)
     spooled = None
-    if compiled.needs_merchant:
+    looking = needs_context(compiled)  # as the pre-pass ran: for packs with merchant rules or totals
+    if looking:
         paths, spooled = spool_stdin(paths)
     reader = Reader()
 
@@ -456,7 +456,7 @@ def _scan_paths(
     try:
         session = Session(compiled, as_of=as_of, context=Context(), lang=lang, validators=validators,
                           observer=observer, sink=sink, gather_totals=True, excuses=excuses,
-                          look_up=look_up if compiled.needs_merchant else None)
+                          look_up=look_up if looking else None)
         items: Iterator[Item] = reader.read(paths)
         if progress is not None:
             items = ticking(items, reader, progress, 0, True)

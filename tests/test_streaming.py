@@ -159,3 +159,81 @@ def test_merchants_are_looked_up_only_when_a_document_needs_one_not_met_yet(
     assert out.getvalue() == eager.getvalue()
     assert out.getvalue().count('"type":"finding"') > 500
     assert ('"type":"not_evaluated"' in out.getvalue()) == (layout == "a merchant missing")
+
+
+MESSAGE_PACK = """
+[example_base.product]
+kind = "product"
+[example_base.merchant]
+kind = "merchant"
+
+[[rule]]
+id = "quality/merchant-in-message"
+family = "quality"
+severity = "advice"
+penalty = "none"
+kind = "product"
+title = { en = "t", zh = "t" }
+description = { en = "d", zh = "d" }
+require = 'merchant_id == "never"'
+path = "/merchant_id"
+message = { en = "merchant name: {merchant.name}", zh = "商家 {merchant.name}" }
+remedy = { en = "r", zh = "r" }
+example = [ { name = "x", expect = "fail" }, { name = "y", expect = "pass", patch = { merchant_id = "never" } } ]
+
+[[rule]]
+id = "quality/orders-counted"
+family = "quality"
+severity = "advice"
+penalty = "none"
+kind = "merchant"
+title = { en = "t", zh = "t" }
+description = { en = "d", zh = "d" }
+require = 'id != "never"'
+path = "/id"
+message = { en = "orders: {n}", zh = "订单 {n}" }
+remedy = { en = "r", zh = "r" }
+example = [ { name = "x", expect = "pass" }, { name = "y", expect = "fail", patch = { id = "never" } } ]
+[rule.totals.n]
+over = "order"
+value = "1"
+"""
+
+
+@pytest.mark.parametrize("merchant_first", [True, False])
+def test_a_message_naming_the_merchant_names_it_wherever_the_merchant_is(tmp_path: Path, merchant_first: bool) -> None:
+    """A pack that reads the merchant only in a message (its rules' tests do not; it has totals, so the scan
+    keeps its merchants) shows the merchant's name whether the merchant comes before the listing or after."""
+    from checker.policy.cache import load_compiled
+
+    (tmp_path / "pack").mkdir()
+    (tmp_path / "pack" / "rules.toml").write_text(MESSAGE_PACK, encoding="utf-8")
+    merchant = {"kind": "merchant", "id": "M-1", "name": "Qingdao Kettles", "gold": True, "star_level": 1,
+                "primary_industry": "home-appliances", "epr": []}
+    listing = doc(LINEN, merchant_id="M-1")
+    catalog = tmp_path / "catalog.jsonl"
+    write_jsonl(catalog, [merchant, listing] if merchant_first else [listing, merchant])
+    compiled = load_compiled([tmp_path / "pack"])
+    report = scan_paths([str(catalog)], compiled, as_of=parse_time(AS_OF), validators=reference_validators())
+    assert [f.message for f in report.findings if f.rule == "quality/merchant-in-message"] == [
+        "merchant name: Qingdao Kettles"]
+
+
+def test_a_merchant_written_with_escapes_is_found_by_the_look_up(tmp_path: Path) -> None:
+    """The look-up's search of the raw text cannot see "merch\\u0061nt": a line with a \\u escape is parsed
+    whatever the search says, so the merchant is found wherever it is in the input."""
+    from checker.engine import lookup_merchants
+    from checker.policy.cache import load_compiled
+    from checker.resources import policies_dir
+
+    merchant = ('{"kind":"merch\\u0061nt","id":"M-1","name":"Q","gold":true,"star_level":1,'
+                '"primary_industry":"apparel","epr":[]}\n')
+    listing = orjson.dumps(doc(LINEN, merchant_id="M-1")).decode() + "\n"
+    compiled = load_compiled([policies_dir()])
+    for lines in ([merchant, listing], [listing, merchant]):
+        catalog = tmp_path / "catalog.jsonl"
+        catalog.write_text("".join(lines), encoding="utf-8")
+        found = lookup_merchants([str(catalog)], compiled, reference_validators(), parse_time(AS_OF), None)[0]
+        assert list(found.merchants) == ["M-1"]
+        report = scan_paths([str(catalog)], compiled, as_of=parse_time(AS_OF), validators=reference_validators())
+        assert report.documents == 2 and not report.not_evaluated
