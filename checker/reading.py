@@ -73,6 +73,8 @@ def _inexact_lines(lines: list[bytes], first: int) -> Container[int]:
 
 
 _WHITESPACE = b" \t\r\n"
+#: the start of a JSON \uXXXX escape, which can spell any character
+_ESCAPE = b"\\u"
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -170,7 +172,8 @@ def _syntax_reason(msg: str, data: bytes, pos: int) -> str:
 
 
 class Reader:
-    """Reads documents from paths; `prefilter` (a bytes regex) skips text without a match.
+    """Reads documents from paths; `prefilter` (a bytes regex) skips text without a match (but for text
+    with a \\u escape, which may spell the match: it is read).
 
     With a prefilter, errors are not reported: a pre-pass (the merchant
     look-up) reads quietly and leaves reporting to the main pass.
@@ -312,7 +315,7 @@ class Reader:
                     path, None, "", f"file larger than {MAX_FILE_BYTES // 2**20:,} MiB: split it, or use JSON Lines"
                 )
             return
-        if self.prefilter is not None and self.prefilter.search(data) is None:
+        if self.prefilter is not None and self.prefilter.search(data) is None and _ESCAPE not in data:
             return
         if not data.strip(_WHITESPACE):
             if not self.quiet:
@@ -512,9 +515,12 @@ def parse_lines(batch: Lines, prefilter: re.Pattern[bytes] | None = None, quiet:
     exact = batch.exact
     if exact is None:
         exact = () if each else _inexact_lines(batch.lines, batch.first)
+    # a text with a \u escape may spell what the prefilter looks for ("merch\u0061nt"): such lines are parsed
+    # whatever it says (a pre-pass still looks at the documents' kinds), found a batch at a time
+    escapes = each and _ESCAPE in b"\n".join(batch.lines)
     for line in batch.lines:
         number += 1
-        if each and prefilter.search(line) is None:  # type: ignore[union-attr]
+        if each and prefilter.search(line) is None and not (escapes and _ESCAPE in line):  # type: ignore[union-attr]
             continue
         try:
             document = orjson.loads(line)
