@@ -164,6 +164,16 @@ def test_an_expression_nested_too_deeply_for_python_is_a_policy_error(tmp_path: 
         "test.toml: rule tier-anomaly/t: require: expression nested too deeply (more than 50 levels)")
 
 
+def test_a_message_of_hundreds_of_placeholders_loads_and_says_each() -> None:
+    """The compiler's second look at a renderer (compiler._memoized_render: a call made twice is made once)
+    walks its code with `ast`, which recursed too deep on a message of ~200 placeholders (a chain of as many
+    `+`): loading crashed with a RecursionError. Such a renderer is now kept as written."""
+    message = "{count(price.range.max for x in [1])}" + "{id}," * 300 + "{count(price.range.max for x in [1])}"
+    compiled = compile_pack(Pack((rule("false", en=message),), "test"))
+    [(_, said, _)] = findings(compiled, PRODUCT)
+    assert said == "1" + "P-1," * 300 + "1"
+
+
 def test_tiny_numbers_are_refused_they_would_make_huge_ones(tmp_path: Path) -> None:
     """1 / 1e-999990 is 10^999990, within the arithmetic's range, and `add_days` turns it into a whole
     number of a million digits: 25 s for each document. A number a policy writes, or a parameter, is 0 or

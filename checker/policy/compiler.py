@@ -179,6 +179,15 @@ _IF = re.compile(r"( *)if (.*):$")
 
 
 def _memoized(lines: list[str], reads: Reads) -> list[str]:
+    """_memoize's function, or the function as it was when a test is too deep for `ast` to walk (see
+    _memoized_render; expressions.MAX_DEPTH keeps a rule's tests well below it)."""
+    try:
+        return _memoize(lines, reads)
+    except RecursionError:  # pragma: no cover - see above
+        return lines
+
+
+def _memoize(lines: list[str], reads: Reads) -> list[str]:
     """The fused function with each call that it would make again on the same arguments made once: the
     first use computes it into a local (`_m<N>`), the others find it there. The fake-moq and fake-price
     rules of an order item test `tier_for(...)`, `count(customizations)` and their loops up to six times
@@ -265,6 +274,15 @@ def _memoized(lines: list[str], reads: Reads) -> list[str]:
 
 
 def _memoized_render(source: str) -> str:
+    """_memoize_render's renderer, or the renderer as it was when it is too deep for `ast` to walk (a message
+    of some 200 placeholders is a chain of as many `+`): it is right without, if slower."""
+    try:
+        return _memoize_render(source)
+    except RecursionError:
+        return source
+
+
+def _memoize_render(source: str) -> str:
     """A rule's renderer with each call that its texts make more than once on the same values made once
     (into `_m<N>`, as in _memoized). A renderer has no loop: its names keep their values, but for the
     temporaries of `:=`, so any call of a pure function on them is the same call. The EPR messages look
