@@ -73,8 +73,13 @@ def _inexact_lines(lines: list[bytes], first: int) -> Container[int]:
 
 
 _WHITESPACE = b" \t\r\n"
-#: the start of a JSON \uXXXX escape, which can spell any character
-_ESCAPE = b"\\u"
+
+
+def _escaped(text: bytes) -> bool:
+    """Whether a text holds a \\u escape, which may spell what a prefilter looks for ("merch\\u0061nt"): such
+    a text is parsed whatever the prefilter says (a pre-pass still looks at the documents' kinds). A
+    backslash is looked for first: 0.01 s over 170 MB, where b"\\\\u" took 0.17 s."""
+    return b"\\" in text and b"\\u" in text
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -315,7 +320,7 @@ class Reader:
                     path, None, "", f"file larger than {MAX_FILE_BYTES // 2**20:,} MiB: split it, or use JSON Lines"
                 )
             return
-        if self.prefilter is not None and self.prefilter.search(data) is None and _ESCAPE not in data:
+        if self.prefilter is not None and self.prefilter.search(data) is None and not _escaped(data):
             return
         if not data.strip(_WHITESPACE):
             if not self.quiet:
@@ -515,12 +520,9 @@ def parse_lines(batch: Lines, prefilter: re.Pattern[bytes] | None = None, quiet:
     exact = batch.exact
     if exact is None:
         exact = () if each else _inexact_lines(batch.lines, batch.first)
-    # a text with a \u escape may spell what the prefilter looks for ("merch\u0061nt"): such lines are parsed
-    # whatever it says (a pre-pass still looks at the documents' kinds), found a batch at a time
-    escapes = each and _ESCAPE in b"\n".join(batch.lines)
     for line in batch.lines:
         number += 1
-        if each and prefilter.search(line) is None and not (escapes and _ESCAPE in line):  # type: ignore[union-attr]
+        if each and prefilter.search(line) is None and not _escaped(line):  # type: ignore[union-attr]
             continue
         try:
             document = orjson.loads(line)
