@@ -147,7 +147,7 @@ def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, 
         results = writer(fmt, out, lang=lang, color=output is None and fmt == "text" and sys.stdout.isatty(),
                          pack=compiled.pack)
         jobs = _jobs(jobs, paths)
-        with _progress(paths, compiled, output, jobs) as progress:
+        with _progress(paths, output) as progress:
             report = scan_paths(list(paths), compiled, as_of=when, lang=lang, validators=reference_validators(),
                                 observer=observer, sink=results, jobs=jobs, progress=progress, excuses=excuses)
         code = report.exit_code(fail_on, strict)
@@ -160,19 +160,17 @@ def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, 
     sys.exit(code)
 
 
-def _progress(paths: tuple[str, ...], compiled: Any, output: str | None, jobs: int = 1) -> Any:
+def _progress(paths: tuple[str, ...], output: str | None) -> Any:
     """A progress bar on stderr (bytes read, documents/s, time left) when stderr is a terminal and the
     report does not go to the same terminal; else nothing. Yields the scan's `progress` callback or None.
-    A scan with --jobs reads the input twice when its rules need merchants (their look-up first); one on
-    one core reads it once, and looks the merchants up only if a document needs one not met yet (the bar
-    then stops at "merchants" while they are)."""
+    A scan reads its input once, and looks the merchants up only if a document needs one not met yet (the
+    bar then stops at "merchants" while they are)."""
     import contextlib
     import os
     import time
 
     if "-" in paths or not sys.stderr.isatty() or (output is None and sys.stdout.isatty()):
         return contextlib.nullcontext(None)
-    from .engine import needs_context
     from .reading import walk
 
     size = 0
@@ -180,19 +178,18 @@ def _progress(paths: tuple[str, ...], compiled: Any, output: str | None, jobs: i
         for found in walk(path) if os.path.isdir(path) else [path]:
             if isinstance(found, str) and os.path.isfile(found):
                 size += os.path.getsize(found)
-    passes = 2 if needs_context(compiled) and jobs > 1 else 1
     started = time.monotonic()
 
     def show(documents: int | None) -> str:
         if documents is None:  # a one-core scan looking the merchants up (engine._scan_paths)
             return "merchants"
         if not documents:
-            return "merchants" if passes == 2 else ""
+            return ""
         return f"{documents:,} documents, {documents / max(time.monotonic() - started, 1e-3):,.0f}/s"
 
     @contextlib.contextmanager
     def bar() -> Any:
-        with click.progressbar(length=max(size * passes, 1), label="scanning", file=sys.stderr, show_eta=True,
+        with click.progressbar(length=max(size, 1), label="scanning", file=sys.stderr, show_eta=True,
                                item_show_func=show) as shown:
             last = [0.0]
 
@@ -201,10 +198,10 @@ def _progress(paths: tuple[str, ...], compiled: Any, output: str | None, jobs: i
                 shown.current_item = documents
                 if now - last[0] >= 0.1:
                     last[0] = now
-                    shown.update(min(done, size * passes) - shown.pos)
+                    shown.update(min(done, size) - shown.pos)
 
             yield progress
-            shown.update(size * passes - shown.pos)
+            shown.update(size - shown.pos)
             shown.render_progress()  # the last count, even without a step left
 
     return bar()

@@ -417,10 +417,9 @@ def scan_paths(
     """Read and check every document under `paths` (files, folders, "-" for stdin). With a `sink`, the
     results go there as they are found, and the report only counts them. `jobs` > 1 runs the scan on
     that many processes (parallel.py), with the same results in the same order. `progress(bytes, documents)`
-    is told now and then how many bytes of the input have been read (over both passes when `jobs` > 1 and
-    the pack needs a first pass for merchants; on one core over the one pass) and how many documents of
-    the main pass, or None for them while a one-core scan looks its merchants up. `excuses`
-    (waivers.Excuses) marks waived and baselined findings."""
+    is told now and then how many bytes of the input have been read and how many documents checked (None
+    for them while a one-core scan looks its merchants up). `excuses` (waivers.Excuses) marks waived and
+    baselined findings."""
     report = _scan_paths(paths, compiled, as_of=as_of, lang=lang, validators=validators, observer=observer,
                          sink=sink, jobs=jobs, progress=progress, excuses=excuses)
     if excuses is not None and excuses.expired:

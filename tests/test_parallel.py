@@ -389,3 +389,47 @@ def test_a_file_appended_to_during_the_scan_is_read_as_it_was_listed(tmp_path: P
     monkeypatch.setattr(checker.parallel, "_enumerated", then_lines_arrive)
     assert scan(str(growing), "--format", "jsonl", "--jobs", "2") == (code, before)
     assert b"P-APPENDED" in growing.read_bytes() and "P-APPENDED" not in before
+
+
+@pytest.mark.parametrize("layout", ["as generated", "merchants in a file after", "a duplicate first",
+                                    "an escaped merchant"])
+def test_each_worker_finds_the_merchants_a_scan_on_one_core_finds(tmp_path: Path, sharing: str, layout: str) -> None:
+    """Workers look no merchant up before the scan: each notes the merchants of the units it reads (its own,
+    and the others' by a search of their raw lines, the small files read for it), and looks them all up
+    only when a document names one not met yet. Whatever the layout, every document gets the merchant one
+    process gives it: the first document of its id (a copy without EPR registrations, first, changes the EPR
+    findings of all its listings and orders)."""
+    lines = [line for line in _catalog_lines() if line.strip()]
+    merchants = [line for line in lines if '"kind":"merchant"' in line]
+    others = [line for line in lines if line not in merchants]
+    folder = tmp_path / "catalog"
+    folder.mkdir()
+    if layout == "merchants in a file after":
+        (folder / "a.jsonl").write_text("".join(others), encoding="utf-8")
+        write_json(folder / "z-merchants.json", [json.loads(line) for line in merchants])
+    elif layout == "a duplicate first":
+        first = json.loads(merchants[0])
+        write_json(folder / "0-copy.json", {**first, "epr": []})
+        (folder / "a.jsonl").write_text("".join(lines), encoding="utf-8")
+    elif layout == "an escaped merchant":
+        escaped = [line.replace('"kind":"merchant"', '"kind":"merch\\u0061nt"', 1) for line in lines]
+        (folder / "a.jsonl").write_text("".join(escaped), encoding="utf-8")
+    else:
+        (folder / "a.jsonl").write_text("".join(lines), encoding="utf-8")
+    outputs = [scan(str(folder), "--format", "jsonl", "--jobs", jobs) for jobs in ("1", "2", "3")]
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert "not in the scan" not in outputs[0][1]
+    if layout == "a duplicate first":  # the copy won: its merchant's products lack every registration
+        (folder / "0-copy.json").unlink()
+        assert scan(str(folder), "--format", "jsonl", "--jobs", "2")[1].count("epr/") < outputs[0][1].count("epr/")
+
+
+def _catalog_lines() -> list[str]:
+    import gzip
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "c.jsonl.gz"
+        corpus.generate(str(path), 1500, seed=11)
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return f.readlines()
