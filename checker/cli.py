@@ -181,9 +181,9 @@ def _progress(paths: tuple[str, ...], output: str | None) -> Any:
     started = time.monotonic()
 
     def show(documents: int | None) -> str:
-        if documents is None:  # a one-core scan looking the merchants up (engine._scan_paths)
+        if documents == -1:  # a one-core scan looking the merchants up (engine._scan_paths)
             return "merchants"
-        if not documents:
+        if not documents:  # None: the first frame, before any progress
             return ""
         return f"{documents:,} documents, {documents / max(time.monotonic() - started, 1e-3):,.0f}/s"
 
@@ -193,7 +193,7 @@ def _progress(paths: tuple[str, ...], output: str | None) -> Any:
                                item_show_func=show) as shown:
             last = [0.0]
 
-            def progress(done: int, documents: int | None) -> None:
+            def progress(done: int, documents: int) -> None:
                 now = time.monotonic()
                 shown.current_item = documents
                 if now - last[0] >= 0.1:

@@ -417,8 +417,8 @@ def scan_paths(
     """Read and check every document under `paths` (files, folders, "-" for stdin). With a `sink`, the
     results go there as they are found, and the report only counts them. `jobs` > 1 runs the scan on
     that many processes (parallel.py), with the same results in the same order. `progress(bytes, documents)`
-    is told now and then how many bytes of the input have been read and how many documents checked (None
-    for them while a one-core scan looks its merchants up). `excuses` (waivers.Excuses) marks waived and
+    is told now and then how many bytes of the input have been read and how many documents checked (-1
+    while a one-core scan looks its merchants up). `excuses` (waivers.Excuses) marks waived and
     baselined findings."""
     report = _scan_paths(paths, compiled, as_of=as_of, lang=lang, validators=validators, observer=observer,
                          sink=sink, jobs=jobs, progress=progress, excuses=excuses)
@@ -450,7 +450,7 @@ def _scan_paths(
         names a merchant that the scan has not met yet: a catalog that lists its merchants before their
         listings and orders is read once (0.27 s of 5.9 for 100,000 documents, gzipped)."""
         if progress is not None:
-            progress(reader.position(), None)  # type: ignore[arg-type] # the bar says "merchants" meanwhile
+            progress(reader.position(), -1)  # the bar says "merchants" meanwhile
         return lookup_merchants(paths, compiled, validators, as_of, None)[0].merchants
 
     try:

@@ -68,3 +68,20 @@ def test_no_bar_over_a_report_on_the_same_terminal(tmp_path: Path) -> None:
 def test_no_bar_when_stderr_is_a_file_even_with_stdout_a_terminal(tmp_path: Path) -> None:
     code, _, stderr = run([*ARGS, "--format", "jsonl"], stdout_tty=True, stderr_tty=False, tmp_path=tmp_path)
     assert (1, "") == (code, stderr)
+
+
+@pytest.mark.parametrize("merchant_first", [True, False])
+def test_the_bar_says_merchants_only_while_they_are_looked_up(tmp_path: Path, merchant_first: bool) -> None:
+    """A one-core scan looks its merchants up only when a listing names one it has not met (here: the
+    merchant after its listing); the bar says so meanwhile, and not otherwise."""
+    from .conftest import LINEN, doc, write_jsonl
+
+    merchant = {"kind": "merchant", "id": "M-1", "name": "Qingdao Kettles", "gold": True, "star_level": 1,
+                "primary_industry": "apparel", "epr": []}
+    listing = doc(LINEN, merchant_id="M-1")
+    catalog = tmp_path / "catalog.jsonl"
+    write_jsonl(catalog, [merchant, listing] if merchant_first else [listing, merchant])
+    code, _, stderr = run(["scan", str(catalog), "--as-of", "2022-12-28", "--jobs", "1", "-o",
+                           str(tmp_path / "r.txt")], stdout_tty=True, stderr_tty=True, tmp_path=tmp_path)
+    assert code in (0, 1) and "100%" in stderr
+    assert ("merchants" in stderr) == (not merchant_first)

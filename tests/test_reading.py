@@ -679,3 +679,19 @@ def test_memory_stays_flat_while_iterating(big_lines: dict[str, Path], ext: str)
     assert ("G199999", 200_000) == (last[0]["id"], last[2])
     assert peak < 6_000_000 and whole < 6_000_000
     assert whole < 1.2 * peak
+
+
+def test_the_merchant_search_parses_the_lines_an_escape_may_hide_a_merchant_in() -> None:
+    """The look-up's search of raw lines (engine.MERCHANT_TEXT) cannot see "merch\\u0061nt": a line with an
+    escape of an ASCII character is parsed whatever the search says. Escapes of other characters (a catalog
+    written with every Chinese character escaped) spell no "merchant": their lines are not parsed for it."""
+    from checker.engine import MERCHANT_TEXT
+    from checker.reading import Lines, parse_lines
+
+    lines = [b'{"kind":"product","id":"P-1","title":"\\u4e2d\\u6587 caf\\u00e9"}',
+             b'{"kind":"merch\\u0061nt","id":"M-1"}',
+             b'{"kind":"product","id":"P-2"}',
+             b'{"\\u006bind" : "merchant","id":"M-2"}',
+             b'{"kind":"merchant","id":"M-3"}']
+    found = [item[0]["id"] for item in parse_lines(Lines("c.jsonl", 1, lines), MERCHANT_TEXT, quiet=True)]
+    assert found == ["M-1", "M-2", "M-3"]
