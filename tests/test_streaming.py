@@ -219,6 +219,28 @@ def test_a_message_naming_the_merchant_names_it_wherever_the_merchant_is(tmp_pat
         "merchant name: Qingdao Kettles"]
 
 
+@pytest.mark.parametrize("merchant_first", [True, False])
+def test_a_pack_reading_the_merchant_only_in_a_message_shows_it(tmp_path: Path, merchant_first: bool) -> None:
+    """Without totals and without a test that reads the merchant, a message naming the merchant still shows
+    it (it said "(missing)": the scan kept no merchants for such a pack), in a scan and in a check."""
+    from checker.policy.cache import load_compiled
+
+    (tmp_path / "pack").mkdir()
+    only_the_message = MESSAGE_PACK[: MESSAGE_PACK.index('[[rule]]\nid = "quality/orders-counted"')]
+    (tmp_path / "pack" / "rules.toml").write_text(only_the_message, encoding="utf-8")
+    compiled = load_compiled([tmp_path / "pack"])
+    assert not compiled.totals and compiled.needs_merchant == {"product"}
+    merchant = {"kind": "merchant", "id": "M-1", "name": "Qingdao Kettles", "gold": True, "star_level": 1,
+                "primary_industry": "home-appliances", "epr": []}
+    listing = doc(LINEN, merchant_id="M-1")
+    catalog = tmp_path / "catalog.jsonl"
+    write_jsonl(catalog, [merchant, listing] if merchant_first else [listing, merchant])
+    report = scan_paths([str(catalog)], compiled, as_of=parse_time(AS_OF), validators=reference_validators())
+    assert [f.message for f in report.findings] == ["merchant name: Qingdao Kettles"]
+    checked = checker.check([listing, merchant], as_of=AS_OF, policies=compiled)
+    assert [f.message for f in checked.findings] == ["merchant name: Qingdao Kettles"]
+
+
 def test_a_merchant_written_with_escapes_is_found_by_the_look_up(tmp_path: Path) -> None:
     """The look-up's search of the raw text cannot see "merch\\u0061nt": a line with a \\u escape is parsed
     whatever the search says, so the merchant is found wherever it is in the input."""

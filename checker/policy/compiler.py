@@ -57,10 +57,13 @@ def generate(pack: Pack) -> Generated:
     # the pack's name and version are a policy author's text: in the code only as literals (repr has no line
     # break), never as they are (a name "x\n<code>" would have been code)
     lines = [f"# Generated from policy pack {pack.name!r} {pack.version!r} ({pack.content_hash[:12]}). Do not edit.", ""]
-    needs_merchant = set()
+    needs_merchant = set()  # the kinds whose rules' tests read the merchant (their evaluator looks it up)
+    shows_merchant = set()  # and those whose messages only do: a scan must know the merchants all the same
     for kind in KINDS:
         if any(c.uses_merchant for c in codes[kind]):
             needs_merchant.add(kind)
+        if any("merchant" in names for c in codes[kind] for _, names in c.templates.values()):
+            shows_merchant.add(kind)
         lines += _memoized(_evaluator(kind, codes[kind], reads[kind], kind in needs_merchant), reads[kind])
     for kind in KINDS:
         lines += [_memoized_render(c.render()) for c in codes[kind]]
@@ -73,7 +76,7 @@ def generate(pack: Pack) -> Generated:
             totals += [f"({c.index}, {name!r}, {t.over!r}, total_{c.index}_{name})" for name, t in c.rule.totals.items()]
     lines.append("TOTALS = (" + "".join(f"{t}, " for t in totals) + ")")
     lines += constants.functions.values()  # the loops of `any`, `all`, `count`... (expressions.LOOPS)
-    return Generated("\n".join(lines) + "\n", constants.values, frozenset(needs_merchant))
+    return Generated("\n".join(lines) + "\n", constants.values, frozenset(needs_merchant | shows_merchant))
 
 
 def _evaluator(kind: str, codes: list[_RuleCode], reads: Reads, needs_merchant: bool) -> list[str]:

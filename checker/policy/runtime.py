@@ -376,7 +376,8 @@ class CompiledPack:
     evaluators: Mapping[str, Callable[..., None]]
     #: renderers[i](doc, as_of, merchant, index, lang) -> (path, message, remedy) for rule i
     renderers: tuple[Callable[..., tuple[str, str, str]], ...]
-    #: kinds whose rules look at the merchant: the scan resolves merchant_id for them
+    #: kinds whose rules (their tests or only their messages) look at the merchant: the scan resolves
+    #: merchant_id for them
     needs_merchant: frozenset[str]
     #: (rule index, name, kind summed, function) of every total a merchant rule uses
     totals: tuple[tuple[int, str, str, Callable[..., Any]], ...] = attrs.field(repr=False)
