@@ -174,6 +174,25 @@ def test_a_message_of_hundreds_of_placeholders_loads_and_says_each() -> None:
     assert said == "1" + "P-1," * 300 + "1"
 
 
+def test_adding_a_huge_number_of_days_or_months_is_missing_at_once() -> None:
+    """A document's numbers can make a huge one (`add_days(created_at, 1 / tiny)` where `tiny` is 1e-999990
+    in the document): beyond the calendar the result is missing, found before int() would write out every
+    digit (a million of them: 25 s)."""
+    from checker.policy.runtime import fn_add_days, fn_add_months
+
+    class Huge(Decimal):
+        def __int__(self) -> int:
+            raise AssertionError("int() of a number beyond the calendar")
+
+    with decimal_context():
+        huge = Huge(Decimal(1) / Decimal("1e-999990"))
+        assert fn_add_days(AS_OF, huge) is None and fn_add_days(AS_OF, -huge) is None
+        assert fn_add_months(AS_OF, huge) is None and fn_add_months(AS_OF, -huge) is None
+        assert fn_add_days(AS_OF, 3_000_000) is None  # past year 9999, as before
+        assert fn_add_days(AS_OF, Decimal("14.9")) == fn_add_days(AS_OF, 14) is not None
+        assert fn_add_months(AS_OF, Decimal("1.5")) == fn_add_months(AS_OF, 1) is not None
+
+
 def test_tiny_numbers_are_refused_they_would_make_huge_ones(tmp_path: Path) -> None:
     """1 / 1e-999990 is 10^999990, within the arithmetic's range, and `add_days` turns it into a whole
     number of a million digits: 25 s for each document. A number a policy writes, or a parameter, is 0 or

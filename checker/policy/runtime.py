@@ -133,8 +133,8 @@ def fn_percent(ratio: Any) -> Any:
 def fn_add_days(when: Any, days: Any) -> Any:
     """Calendar days in platform time: 14 days from 10:00 is 10:00, across DST too. Missing when
     the result is beyond the calendar (year 9999)."""
-    if when is None or days is None:
-        return None
+    if when is None or days is None or abs(days) > _MAX_DAYS:  # beyond the calendar, before int() makes a
+        return None  # whole number of each of its digits (1 / 1e-300 from a document: 300 digits; far more)
     key = (when, days)
     if key in _added_days:  # a window's start, `add_days(as_of, -180)`, is the same for every order of a scan
         return _added_days[key]
@@ -150,11 +150,13 @@ def fn_add_days(when: Any, days: Any) -> Any:
 
 
 _added_days: dict[tuple[Any, Any], Any] = {}
+#: more days than the calendar has (years 1 to 9999: ~3.65 million)
+_MAX_DAYS = 4_000_000
 
 
 def fn_add_months(when: Any, months: Any) -> Any:
     """Calendar months in platform time (Jan 31 + 1 month is the end of February); missing beyond year 9999."""
-    if when is None or months is None:
+    if when is None or months is None or abs(months) > _MAX_DAYS // 28:  # beyond the calendar (see add_days)
         return None
     import calendar
 
