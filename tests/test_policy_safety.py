@@ -193,6 +193,13 @@ def test_adding_a_huge_number_of_days_or_months_is_missing_at_once() -> None:
         assert fn_add_months(AS_OF, Decimal("1.5")) == fn_add_months(AS_OF, 1) is not None
 
 
+@pytest.mark.parametrize("name", ["true", "false", "null"])
+def test_a_parameter_named_like_a_constant_is_refused(name: str) -> None:
+    """`null` in an expression is the constant: a parameter of that name was silently never read."""
+    assert refusal("moq >= 1", params={name: 5}).endswith(
+        f"params.{name}: the parameter name {name!r} is already a field or name; rename it")
+
+
 def test_tiny_numbers_are_refused_they_would_make_huge_ones(tmp_path: Path) -> None:
     """1 / 1e-999990 is 10^999990, within the arithmetic's range, and `add_days` turns it into a whole
     number of a million digits: 25 s for each document. A number a policy writes, or a parameter, is 0 or

@@ -45,6 +45,8 @@ from .types import BOOL, NUMBER, TEXT, TIME, Type, of_kind
 CLOCK_FIELD = {"order": "created_at"}
 #: the names `each` binds, besides `item`
 EACH_NAMES = ("item", "index", "position", "previous", "next")
+#: the expressions' constants: a parameter or total of one of these names would be hidden by it
+_CONSTANT_NAMES = ("true", "false", "null")
 
 
 def generate(pack: Pack) -> Generated:
@@ -452,11 +454,11 @@ class _RuleCode:
             # nullable in code: reads through it are hoisted above the test that it is there
             scope["merchant"] = Name("merchant", of_kind("merchant").null(), level="doc")
         for name, value in self.rule.params.items():
-            if name in scope or name in EACH_NAMES or self.root.field(name) is not None:
+            if name in scope or name in EACH_NAMES or name in _CONSTANT_NAMES or self.root.field(name) is not None:
                 raise self._fail(f"params.{name}", f"the parameter name {name!r} is already a field or name; rename it")
             scope[name] = self._param(name, value)
         for name in self.rule.totals:
-            if name in scope or name in EACH_NAMES or self.root.field(name) is not None:
+            if name in scope or name in EACH_NAMES or name in _CONSTANT_NAMES or self.root.field(name) is not None:
                 raise self._fail(f"totals.{name}", f"the total's name {name!r} is already a field or name; rename it")
             scope[name] = Name(f"totals.get(({self.index}, {name!r}))", NUMBER.null())
         return scope
