@@ -193,6 +193,15 @@ def test_adding_a_huge_number_of_days_or_months_is_missing_at_once() -> None:
         assert fn_add_months(AS_OF, Decimal("1.5")) == fn_add_months(AS_OF, 1) is not None
 
 
+def test_an_error_naming_a_rule_id_with_a_line_break_is_one_line(tmp_path: Path) -> None:
+    """The rule id is the author's text: in an error it is shown as a literal when it holds a line break,
+    so a CI log shows one message, not a second line that looks like another."""
+    text = pack_of('id = "tier-anomaly/range-max-above-min"', 'id = "tier-anomaly/range-max-above-min\\n"')
+    message = refused(tmp_path, text)
+    assert "\n" not in message
+    assert message.startswith("p.toml: rule 'tier-anomaly/range-max-above-min\\n': id: ")
+
+
 @pytest.mark.parametrize("name", ["true", "false", "null"])
 def test_a_parameter_named_like_a_constant_is_refused(name: str) -> None:
     """`null` in an expression is the constant: a parameter of that name was silently never read."""
@@ -264,7 +273,7 @@ def test_reaching_python_objects_is_refused(require: str, problem: str) -> None:
 
 @pytest.mark.parametrize("old, new, problem", [
     ('id = "tier-anomaly/range-max-above-min"', 'id = "tier-anomaly/x\\nimport os"',
-     "p.toml: rule tier-anomaly/x\nimport os: id: 'tier-anomaly/x\\nimport os' does not match"),
+     "p.toml: rule 'tier-anomaly/x\\nimport os': id: 'tier-anomaly/x\\nimport os' does not match"),
     (REMEDY, REMEDY + '\nparams = { "x\\nimport os" = 1 }',
      "p.toml: rule tier-anomaly/range-max-above-min: params: 'x\\nimport os' does not match"),
     (REMEDY, REMEDY + "\nparams = { __class__ = 1 }",

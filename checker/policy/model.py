@@ -21,10 +21,16 @@ class PolicyError(Exception):
         self.problem = problem
         where = file
         if rule:
-            where += f": rule {rule}"
+            where += f": rule {_shown(rule)}"
         if field:
-            where += f": {field}"
+            where += f": {_shown(field)}"
         super().__init__(f"{where}: {problem}")
+
+
+def _shown(name: str) -> str:
+    """A rule id or key as the author wrote it, or as a literal when it holds a line break or another control
+    character (which would start a line of its own in a CI log, looking like another message)."""
+    return name if name.isprintable() else repr(name)
 
 
 @attrs.frozen
