@@ -119,6 +119,26 @@ def test_nested_for_over_parameter_lists_is_bounded(tmp_path: Path) -> None:
                                             params),), "test")), PRODUCT) == []
 
 
+def test_each_over_a_parameter_list_counts_in_the_bound() -> None:
+    """`each` over a parameter's list runs the rule's tests and messages once per item, so a `for` over
+    another parameter's list inside them multiplies with it (10,000 x 10,000 turns a document were allowed)."""
+    import attrs
+
+    params = {"big": list(range(200)), "other": list(range(100))}
+    require = "count(1 for b in other if b > item) >= 0"
+    too_many = attrs.evolve(rule(require, params), each="big")
+    with pytest.raises(checker.PolicyError) as caught:
+        compile_pack(Pack((too_many,), "test"))
+    assert str(caught.value).endswith(
+        f"require: a 'for' over a parameter's list inside another goes over their items multiplied: here 200 x "
+        f"100 = 20,000, and at most 10,000 are allowed (in '{require}')")
+    in_a_message = attrs.evolve(rule("true", params, en="{count(1 for b in other if b > item)}"), each="big")
+    with pytest.raises(checker.PolicyError, match="message.en: .* here 200 x 100 = 20,000"):
+        compile_pack(Pack((in_a_message,), "test"))
+    fewer = attrs.evolve(too_many, params={"big": list(range(50)), "other": list(range(100))})
+    assert compile_pack(Pack((fewer,), "test")).evaluators
+
+
 def test_a_number_after_leading_spaces_keeps_its_value(tmp_path: Path) -> None:
     """An expression is stripped before it is parsed, and its numbers were then read from the text not
     stripped, at the same columns: `require = ' moq >= 10'` ran as `moq >= 1` (the literal " 1"), with

@@ -404,6 +404,9 @@ class _RuleCode:
         self.reads = reads
         self.root = of_kind(rule.kind)
         self.temps = [0]
+        #: the size of the parameter's list `each` goes over, if it goes over one: a `for` over another
+        #: parameter's list in the rule's tests or messages runs that many times (expressions.MAX_NESTED_ITEMS)
+        self.sizes: tuple[int, ...] = ()
         scope = self._base_scope()
         self.when = self._compile("when", rule.when, scope, "bool", reads) if rule.when else None
         self.each: Compiled | None = None
@@ -414,6 +417,9 @@ class _RuleCode:
         if rule.each:
             self.each = self._compile("each", rule.each, scope, "list", reads)
             self.each_inline = self._compile("each", rule.each, scope, "list")
+            listed = constants.values.get(self.each.code) if _CONSTANT.fullmatch(self.each.code) else None
+            if isinstance(listed, tuple):
+                self.sizes = (len(listed),)
             assert self.each.type.elem is not None
             elem = self.each.type.elem
             # Item reads are hoisted into the loop of this rule's group: the same window, when,
@@ -502,7 +508,8 @@ class _RuleCode:
         self, field: str, source: str, scope: dict[str, Name], want: str | None, reads: Reads | None = None
     ) -> Compiled:
         try:
-            compiler = ExpressionCompiler(dict(scope), self.root, self.constants, self.temps, reads)
+            sizes = () if field == "each" or field.startswith("totals.") else self.sizes
+            compiler = ExpressionCompiler(dict(scope), self.root, self.constants, self.temps, reads, sizes)
             compiled = compiler.compile(source, want)
         except ExpressionError as e:
             raise self._fail(field, f"{e} (in {source!r})") from None

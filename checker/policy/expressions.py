@@ -137,6 +137,7 @@ class ExpressionCompiler:
         constants: Constants,
         temps: list[int] | None = None,
         reads: Reads | None = None,
+        sizes: tuple[int, ...] = (),
     ) -> None:
         self.scope = scope
         self.root = root
@@ -144,8 +145,9 @@ class ExpressionCompiler:
         #: with reads, field reads become shared locals (the fused evaluator); without, inline (renderers)
         self.reads = reads
         self._in_for = False
-        #: the sizes of the parameters' lists that the `for` being compiled is inside
-        self._sizes: list[int] = []
+        #: the sizes of the parameters' lists that the `for` being compiled is inside (and of the one a rule's
+        #: `each` goes over, for its where, require and messages)
+        self._sizes: list[int] = list(sizes)
         self._levels: dict[str, Any] = {n.code: n.level for n in scope.values() if n.level is not None}
         #: shared by the expressions of one rule, so their temporaries never collide
         self._temps = temps if temps is not None else [0]
