@@ -151,7 +151,7 @@ def test_merchants_are_looked_up_only_when_a_document_needs_one_not_met_yet(
 
     eager = io.StringIO()  # every merchant looked up before the first document, as scans did before
     sink = writer("jsonl", eager, pack=compiled.pack)
-    context = Context(merchants=dict(lookup_merchants([str(catalog)], compiled, validators, as_of, None)[0].merchants))
+    context = Context(merchants=dict(lookup_merchants([str(catalog)], compiled, validators, as_of)))
     session = Session(compiled, as_of=as_of, context=context, validators=validators, sink=sink, gather_totals=True)
     session.feed(Reader().read([str(catalog)]))
     session.finish()
@@ -255,7 +255,7 @@ def test_a_merchant_written_with_escapes_is_found_by_the_look_up(tmp_path: Path)
     for lines in ([merchant, listing], [listing, merchant]):
         catalog = tmp_path / "catalog.jsonl"
         catalog.write_text("".join(lines), encoding="utf-8")
-        found = lookup_merchants([str(catalog)], compiled, reference_validators(), parse_time(AS_OF), None)[0]
-        assert list(found.merchants) == ["M-1"]
+        found = lookup_merchants([str(catalog)], compiled, reference_validators(), parse_time(AS_OF))
+        assert list(found) == ["M-1"]
         report = scan_paths([str(catalog)], compiled, as_of=parse_time(AS_OF), validators=reference_validators())
         assert report.documents == 2 and not report.not_evaluated
