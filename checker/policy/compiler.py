@@ -258,7 +258,7 @@ def _memoize(lines: list[str], reads: Reads) -> list[str]:
             name = names.get((at, ast.unparse(node))) if at is not None else None
             if name is None:
                 return self.generic_visit(node)
-            return ast.parse(f"({name} if {name} is not _U else ({name} := {ast.unparse(node)}))", mode="eval").body
+            return _lazily(name, node)
 
     out = list(lines)
     for i, pad, test, loop in tests:
@@ -330,12 +330,19 @@ def _memoize_render(source: str) -> str:
             node = self.generic_visit(node)  # inner calls first: the outer one's text is the same at each use
             if name is None:
                 return node
-            return ast.parse(f"({name} if {name} is not _U else ({name} := {ast.unparse(node)}))", mode="eval").body
+            return _lazily(name, node)
 
     function = Memo().visit(function)
     reset = ast.parse(" = ".join(names.values()) + " = _U").body[0]
     function.body.insert(0, reset)
     return ast.unparse(ast.fix_missing_locations(function)) + "\n"
+
+
+def _lazily(name: str, call: Any) -> Any:
+    """`call` made once into the local `name` (first set to _U), at its first use: the expression for each use."""
+    import ast
+
+    return ast.parse(f"({name} if {name} is not _U else ({name} := {ast.unparse(call)}))", mode="eval").body
 
 
 def _checked(pad: str, code: _RuleCode, condition: str, item: str) -> list[str]:

@@ -574,7 +574,6 @@ def _free_names(source: str) -> list[str]:
     """The names a generated loop function reads from the rule's scope (its arguments): every name it
     uses as a global, at any depth, that the generated module does not define (runtime.namespace's
     helpers, constants `_k<N>`, loop functions `_q<N>`)."""
-    import re
     import symtable
 
     from .runtime import namespace
