@@ -130,7 +130,6 @@ def scan_parallel(
     # own and the others' (_noted), and looks them all up itself only if a document names one it has not met
     # yet (_looked_up), as a one-core scan does. The parent's look-up was 0.3 s before any worker started.
     context = Context()
-    base = 0
     # the folders walked once, here: files arriving in a folder during the scan are not seen by some workers only
     state = {"paths": _enumerated(paths), "compiled": compiled, "validators": validators, "as_of": as_of, "lang": lang,
              "context": context, "observer": observer.fresh if observer is not None else None, "sink": sink,
@@ -166,7 +165,7 @@ def scan_parallel(
             if seen is not None:
                 observer.merge(seen)
             if progress is not None:
-                progress(base + read, documents + tally.errors)
+                progress(read, documents + tally.errors)
     # the merchants, now that every order is summed: here, as one process would at its end (each merchant
     # document the merchant of its messages, the first of its id: the look-up is given only merchants)
     last = Session(compiled, as_of=as_of, context=context, lang=lang, validators=validators, sink=sink,
@@ -174,7 +173,7 @@ def scan_parallel(
     last.feed(deferred)
     tally.add(last.tally)
     if progress is not None:
-        progress(base + read, documents + last.documents + tally.errors)
+        progress(read, documents + last.documents + tally.errors)
     return Report((), (), (), documents + last.documents, metadata(compiled, as_of, lang), tally=tally)
 
 
@@ -338,15 +337,22 @@ class _Reader(Reader):
         if size is not None and size < GROUP_BYTES:
             self.done += size
             yield _File(path, size)
-        elif path.lower().endswith(".gz"):  # an archive is written whole; reading it capped cost ~4 % (0.15 s)
-            yield from super().read_file(path)
         else:
-            yield from super().read_file(path, size)
+            yield from super().read_file(path, _limit(path, size))
 
     def _whole(self, stream: Any, path: str, prefix: bytes = b"", as_lines: bool = False) -> Iterator[Any]:
         """A large whole-JSON file, not parsed here: no document of it is known before all of it is parsed."""
         current = self.current
         yield _File(path, os.fstat(current.fileno()).st_size if current is not None else GROUP_BYTES)
+
+
+def _limit(path: str, size: int | None) -> int | None:
+    """How much of a file every worker reads alike: a large file up to the size it had when listed, but for
+    an archive (written whole; reading it capped cost ~4 %, 0.15 s), which is read whole, as is a small
+    file (read by one worker: _read) and one that could not be listed."""
+    if size is None or size < GROUP_BYTES or path.lower().endswith(".gz"):
+        return None
+    return size
 
 
 def _units(items: Iterable[Any]) -> Iterator[list[Any]]:
@@ -525,7 +531,6 @@ def _looked_up(state: dict[str, Any]) -> dict[str, Any]:
         for entry in state["paths"]:
             if entry.__class__ is not InputError:
                 path, size = entry
-                capped = size is not None and size >= GROUP_BYTES and not path.lower().endswith(".gz")
-                yield from reader.read_file(path, size if capped else None)
+                yield from reader.read_file(path, _limit(path, size))
 
     return collect_context(items(), state["validators"], state["compiled"], state["as_of"], with_totals=False).merchants
