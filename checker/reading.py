@@ -416,8 +416,7 @@ class Reader:
                         number += len(lines)
                     elif tested and _maybe_inexact(data):  # rare: the lines of this chunk are handed on apart
                         yield from flush()
-                        exact = {n for n, line in enumerate(lines, number + 1) if _inexact(line)}
-                        yield Lines(path, number + 1, lines, exact)
+                        yield Lines(path, number + 1, lines, _inexact_lines(lines, number + 1))
                         number += len(lines)
                     else:
                         pending += lines
