@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import checker
 from checker.policy.compiler import compile_pack
@@ -333,3 +335,38 @@ def test_text_matching_ignores_width_case_and_spaces() -> None:
     assert not holds('contains_any(title, ["deposit", "定金"])', product)
     assert holds('shape("DE2755553072093", ["DE9999999999999"]) and not shape("DE275555307209", ["DE9999999999999"])',
                  product)
+
+
+# keywords from a small alphabet, so that they share prefixes, extend one another and hold regex characters
+_KEYWORD = st.text(alphabet="ab.*\\ 运费", min_size=0, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(words=st.sets(_KEYWORD, min_size=1, max_size=12), texts=st.lists(st.text(alphabet="ab.*\\ 运费x", max_size=15),
+                                                                         max_size=5))
+def test_the_keyword_trie_finds_what_the_list_of_alternatives_finds(words: set[str], texts: list[str]) -> None:
+    """contains_any searches one trie-shaped pattern (runtime.keyword_pattern): it finds a keyword in
+    exactly the texts where one of the plain alternatives does."""
+    import re
+
+    from checker.policy.runtime import keyword_pattern
+
+    plain = re.compile("|".join(map(re.escape, words))).search
+    trie = re.compile(keyword_pattern(words)).search
+    for text in [*texts, *words, "".join(words)]:
+        assert (trie(text) is None) == (plain(text) is None), (words, text, keyword_pattern(words))
+
+
+def test_a_list_of_ten_thousand_keywords_is_searched_as_a_trie() -> None:
+    """A policy's long list (prohibited words) becomes one branch per character: 10,000 keywords, each
+    found in a title and none in a title of other words; a keyword over the trie's length still counts."""
+    from checker.policy.runtime import fn_contains_any, keyword_pattern
+
+    words = [f"w{i:05d}z" for i in range(10_000)] + ["q" * 150]
+    pattern = keyword_pattern(words)
+    assert pattern.startswith("w0(?:0") and "|" + "q" * 150 in pattern  # shared prefixes, written once
+    assert len(pattern) < sum(map(len, words))
+    listed = tuple(words)
+    assert all(fn_contains_any(f"Linen dress W{i:05d}Z summer", listed) for i in range(0, 10_000, 97))
+    assert fn_contains_any("x" + "Q" * 150, listed)
+    assert not fn_contains_any("Linen dress w0000 w10000z q summer", listed)
