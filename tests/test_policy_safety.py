@@ -291,15 +291,20 @@ def test_reaching_python_objects_is_refused(require: str, problem: str) -> None:
     assert problem in refusal(require, params=params)
 
 
+#: what the schema says of a rule id or a name that does not have its pattern
+NOT_AN_ID = "is not a rule id: family/name, in lower-case letters, digits and -, on one line"
+NOT_A_NAME = "is not a name: a lower-case letter, then lower-case letters, digits and _, on one line"
+
+
 @pytest.mark.parametrize("old, new, problem", [
     ('id = "tier-anomaly/range-max-above-min"', 'id = "tier-anomaly/x\\nimport os"',
-     "p.toml: rule 'tier-anomaly/x\\nimport os': id: 'tier-anomaly/x\\nimport os' does not match"),
+     "p.toml: rule 'tier-anomaly/x\\nimport os': id: 'tier-anomaly/x\\nimport os' " + NOT_AN_ID),
     (REMEDY, REMEDY + '\nparams = { "x\\nimport os" = 1 }',
-     "p.toml: rule tier-anomaly/range-max-above-min: params: 'x\\nimport os' does not match"),
+     "p.toml: rule tier-anomaly/range-max-above-min: params: 'x\\nimport os' " + NOT_A_NAME),
     (REMEDY, REMEDY + "\nparams = { __class__ = 1 }",
-     "p.toml: rule tier-anomaly/range-max-above-min: params: '__class__' does not match"),
+     "p.toml: rule tier-anomaly/range-max-above-min: params: '__class__' " + NOT_A_NAME),
     (REMEDY, REMEDY + '\nparams = { "ok\\n" = 1 }',
-     "p.toml: rule tier-anomaly/range-max-above-min: params: 'ok\\n' does not match"),
+     "p.toml: rule tier-anomaly/range-max-above-min: params: 'ok\\n' " + NOT_A_NAME),
 ])
 def test_names_that_become_code_are_checked_by_the_schema(tmp_path: Path, old: str, new: str, problem: str) -> None:
     """Rule ids go into a comment of the generated code: the schema allows only lower-case letters, digits and
@@ -314,7 +319,7 @@ def test_a_total_name_that_is_not_a_name_is_refused(tmp_path: Path) -> None:
             'require = "true"\npath = "/"\nmessage = { en = "t", zh = "t" }\nremedy = { en = "t", zh = "t" }\n'
             'totals."x\\nimport os" = { over = "order", value = "1" }\n'
             '[[rule.example]]\nname = "a"\nexpect = "pass"\ndocument = {}\n')
-    assert refused(tmp_path, text).startswith("p.toml: rule star-level/t: totals: 'x\\nimport os' does not match")
+    assert refused(tmp_path, text).startswith("p.toml: rule star-level/t: totals: 'x\\nimport os' " + NOT_A_NAME)
 
 
 def test_a_parameter_named_like_generated_code_is_only_a_name() -> None:

@@ -155,6 +155,9 @@ def _schema_message(error: Any) -> str:
         return "missing " + ", ".join(repr(m) for m in missing)
     if error.validator == "additionalProperties":
         return error.message.replace("Additional properties are not allowed", "unknown key(s)")
+    if error.validator == "pattern" and isinstance(error.schema, dict) and "description" in error.schema:
+        # what the pattern means, rather than the regular expression ("$(?!\\n)" says "on one line")
+        return f"{error.instance!r} is not {error.schema['description']}"
     return error.message
 
 
