@@ -17,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -547,7 +548,8 @@ def test_loads_keeps_short_literals_as_floats() -> None:
 literal = st.one_of(
     st.sampled_from([b"0.1", b"26.9", b"1e5", b"1E+300", b"1e-300", b"2e-3000", b"12.000000000000000001",
                      b"1234567890123456", b"12345678901234567", b"123456789012345.6e7", b"1.5e15", b'"DE3359426873780"',
-                     b'"1600000020742"', b'"0e000"', b"-0", b"12345678901234567890"]),
+                     b'"1600000020742"', b'"0e000"', b"-0", b"12345678901234567890", b'"3156547891234567890"',
+                     b'"a\\"12345678901234567"', b'"a\\\\"', b'"1e300"']),
     st.from_regex(rb"\A-?[0-9]{1,20}(\.[0-9]{1,20})?([eE][+-]?[0-9]{1,4})?\Z"),
 )
 
@@ -587,6 +589,32 @@ def test_one_long_literal_among_short_ones_is_exact(tmp_path: Path) -> None:
     documents = [item[0] for item in items]
     assert [Decimal("0.5"), Decimal("12.000000000000000001")] == [documents[1500]["x"], documents[1500]["y"]]
     assert {float} == {type(d["x"]) for i, d in enumerate(documents) if i != 1500}
+
+
+@pytest.mark.parametrize("text, exact", [
+    (b'{"id": "3156547891234567890", "x": 0.5}', False),  # a 19-digit order number is text
+    (b'{"3156547891234567890": 1, "x": 0.5}', False),  # so is a name
+    (b'{"t": "a\\"12345678901234567890", "x": 0.5}', False),  # after an escaped quote, still inside the text
+    (b'{"t": "a\\\\", "y": 12.000000000000000001}', True),  # after an escaped backslash, the text has ended
+    (b'{"id": "3156547891234567890", "y": 12.000000000000000001}', True),
+    (b'[{"id": "3156547891234567890"}, {"id": "O-2", "y": 1e300}]', True),
+    (b'[12345678901234567890]', True),
+])
+def test_long_runs_of_digits_only_inside_strings_take_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: bytes, exact: bool
+) -> None:
+    """Only a number orjson may not read exactly sends a text to the exact parser (~36 us more a line),
+    not digits inside strings; a whole file and a line alike."""
+    slow: list[bytes] = []
+    exact_loads = checker.reading._exact_loads
+    monkeypatch.setattr(checker.reading, "_exact_loads", lambda data: slow.append(data) or exact_loads(data))
+    whole = loads(text)
+    assert len(slow) == exact
+    assert repr(whole) == repr(exact_loads(text) if exact else orjson.loads(text))
+    path = put(tmp_path / "one.jsonl", text + b"\n" + b'{"n": 1}\n' * 3)
+    items = list(Reader().read([str(path)]))
+    assert len(slow) == 2 * exact
+    assert repr(items[0][0]) == repr(whole)
 
 
 @pytest.mark.parametrize("line", [
