@@ -261,9 +261,32 @@ def check_document(document: Any) -> tuple[str | None, list[tuple[str, str]]]:
     if not isinstance(kind, str) or kind not in KINDS:
         return None, [("/kind", f"{show(kind)} is not a document kind (one of {_kinds()})")]
     validator = validators()[kind]
-    if validator.is_valid(document):
-        return kind, []
-    return kind, explain(kind, document, list(validator.iter_errors(document)))
+    try:
+        if validator.is_valid(document):
+            return kind, []
+        errors = list(validator.iter_errors(document))
+    except ValueError:  # jsonschema_rs: "Recursion limit reached", a value nested 256 levels deep or more
+        return kind, [_too_deep(document)]
+    return kind, explain(kind, document, errors)
+
+
+#: no field of a snapshot nests anywhere near this deep (a few levels); jsonschema_rs gives up at 256
+DEEP = 64
+
+
+def _too_deep(document: dict[str, Any]) -> tuple[str, str]:
+    """Where a document holds a value nested more than DEEP levels: its field, and why it is not checked."""
+    for key, value in document.items():
+        stack = [(value, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > DEEP:
+                return pointer([key]), f"holds lists or objects nested more than {DEEP} levels deep; no field does"
+            if isinstance(node, dict):
+                stack.extend((v, depth + 1) for v in node.values())
+            elif isinstance(node, list):
+                stack.extend((v, depth + 1) for v in node)
+    return "", "lists or objects nested too deeply to be checked"
 
 
 def _kinds() -> str:

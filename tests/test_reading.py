@@ -294,6 +294,25 @@ def test_cli_scan_of_hostile_folder_exits_2_and_reports_the_good_documents(tmp_p
     assert expected == [(e["file"], e["line"], e["pointer"]) for e in out["errors"]]
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_document_nested_deeper_than_the_schema_validator_goes_is_one_error(tmp_path: Path, jobs: str) -> None:
+    """A value nested 300 levels deep is valid JSON (the parser goes to 1,024), but jsonschema_rs stops
+    explaining at 256 levels: the document is reported at its field, the others are still checked (it
+    crashed the scan, the report cut short)."""
+    deep: Any = "x"
+    for _ in range(300):
+        deep = [deep]
+    put(tmp_path / "a.jsonl", lines(GOOD, product(id="P-DEEP", title=deep), product(id="G2")))
+    code, out = cli_scan(str(tmp_path), "--jobs", jobs)
+    assert 2 == code
+    assert 2 == out["summary"]["documents"]
+    assert [(str(tmp_path / "a.jsonl"), 2, "/title")] == [(e["file"], e["line"], e["pointer"]) for e in out["errors"]]
+    assert "nested more than 64 levels deep" in out["errors"][0]["reason"]
+    result = subprocess.run([sys.executable, "-m", "checker", "check", "-", "--as-of", AS_OF],
+                            input=text(product(id="P-DEEP", title=deep)), capture_output=True, timeout=300)
+    assert 2 == result.returncode and b"/title: " in result.stdout and b"Traceback" not in result.stderr
+
+
 def test_cli_scan_of_good_folder_exits_0(tmp_path: Path) -> None:
     """The same good documents alone exit 0: the 2 above comes from the error entries."""
     put(tmp_path / "good.jsonl", lines(GOOD, product(id="G2")))
