@@ -181,6 +181,18 @@ def test_functions_on_time_and_rounding() -> None:
     assert holds('as_of == date("2022-11-30T16:00:00")', SWEATER)
 
 
+def test_a_time_moved_beyond_the_calendar_is_missing_not_a_failed_rule() -> None:
+    """add_days and add_months return missing past year 9999 (a schema-valid promotion of 9999-10-01, a
+    moq of 10^12 days): a comparison with it is false, as with any missing value; it was typed never
+    missing, so the comparison ran on None and the rule failed (exit 2)."""
+    far = doc(SWEATER, moq=10**12, created_at="2022-12-01T10:00:00")
+    assert not holds("add_days(created_at, moq) > created_at", far)
+    assert holds("not (add_days(created_at, moq) > created_at)", far)
+    assert holds("add_days(created_at, 1) > created_at", far)
+    assert not holds('add_months(date("9999-10-01"), 4) <= date("9999-12-31")', SWEATER)
+    assert holds('not present(add_months(date("9999-10-01"), 4))', SWEATER)
+
+
 def test_map_lookup_on_order_skus() -> None:
     """A SKU's attributes are looked up by name; a missing name is missing."""
     order = {"kind": "order", "id": "O", "type": "order", "merchant_id": "M", "created_at": "2022-12-01",

@@ -135,11 +135,12 @@ FUNCTIONS: dict[str, Function] = {
                  "True when the text has one of the shapes: 9 a digit, A a letter, X a letter or digit, "
                  "anything else itself.",
                  'shape("DE 23691322", ["DE99999999", "DE 99999999"])'),
-        Function("add_days", ("time", "number"), _fixed(TIME),
-                 "A time moved by whole calendar days in platform time.",
+        Function("add_days", ("time", "number"), _fixed(TIME.null()),
+                 "A time moved by whole calendar days in platform time; missing beyond the calendar (year 9999).",
                  'add_days(created_at, 14) > created_at'),
-        Function("add_months", ("time", "number"), _fixed(TIME),
-                 "A time moved by calendar months in platform time (Jan 31 + 1 month is Feb 28 or 29).",
+        Function("add_months", ("time", "number"), _fixed(TIME.null()),
+                 "A time moved by calendar months in platform time (Jan 31 + 1 month is Feb 28 or 29); missing "
+                 "beyond the calendar.",
                  'add_months(date("2022-12-01"), 4) == date("2023-04-01")'),
         Function("date", ("constant-text",), _fixed(TIME),
                  "A fixed time written as text: a date is 00:00 platform time (America/Los_Angeles).",
