@@ -56,7 +56,7 @@ def validators() -> dict[str, Any]:
 # (3.7 million texts, compared once); tests/test_validation.py compares them on the days that decide in
 # each of those years, and on times of day and offsets. A time node of another shape keeps the call-back.
 TIME_SHAPE = (
-    "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([T ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?"
+    "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])([Tt ]([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?"
     "(Z|z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])?)?$"
 )
 REAL_DATE = (

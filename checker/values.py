@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 PLATFORM_TZ = ZoneInfo("America/Los_Angeles")
 #: the shapes of time SNAPSHOTS.md allows (as schemas/common.schema.json#/$defs/time says)
 _TIME_SHAPE = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?([Zz]|[+-][0-9]{2}:[0-9]{2})?)?"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}([Tt ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?([Zz]|[+-][0-9]{2}:[0-9]{2})?)?"
 )
 
 

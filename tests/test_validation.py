@@ -113,8 +113,8 @@ def times() -> list[str]:
     out += [f"{year}-{month:02d}-{day:02d}" for year in (2023, 2024, 1900, 2000)
             for month in range(1, 13) for day in range(1, 32)]
     for date in ("2024-02-29", "2023-02-29", "0000-01-01", "0001-01-01", "9999-12-31"):
-        for clock in ("", "T10:00", " 23:59:59", "T00:00:00.1", "T12:30:45.123456789", "T12:30:45.1234567890",
-                      "T24:00"):
+        for clock in ("", "T10:00", "t10:00", " 23:59:59", "T00:00:00.1", "T12:30:45.123456789",
+                      "T12:30:45.1234567890", "T24:00", "x10:00"):
             for zone in ("", "Z", "z", "+00:00", "-00:00", "+23:59", "-23:59", "+24:00", "+0530"):
                 out.append(date + clock + zone)
     return out
@@ -141,6 +141,19 @@ def test_a_time_of_another_shape_keeps_the_format() -> None:
     """REAL_DATE only replaces the format beside the time shape it was written for."""
     other = {**TIME, "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}
     assert other == _dates_in_rust(other)
+
+
+def test_a_lower_case_t_and_z_are_rfc_3339() -> None:
+    """RFC 3339 5.6: "T" and "Z" may be written "t" and "z"; both validators accept them, and the time is
+    the same (it was refused: "is not a time")."""
+    from checker.values import parse_time
+
+    product = {"kind": "product", "id": "P", "merchant_id": "M", "listing_type": "rts", "moq": 1,
+               "price": {"mode": "range", "range": {"min": "1", "max": "2"}}, "created_at": "2022-10-02t10:00:00z"}
+    agree(product)
+    assert ("product", []) == check_document(product)
+    assert parse_time("2022-10-02t10:00:00z") == parse_time("2022-10-02T10:00:00Z")
+    assert parse_time("2022-10-02t10:00") == parse_time("2022-10-02T10:00")
 
 
 @pytest.mark.parametrize("value", ["2022-02-30T10:00:00", "2023-02-29", "0000-01-01", "2022-04-31 08:00Z"])
