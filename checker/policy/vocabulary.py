@@ -107,7 +107,8 @@ FUNCTIONS: dict[str, Function] = {
                  "Text as keywords compare: full-width characters made half-width, case and extra spaces ignored.",
                  'normalize("Ｓｈｉｐｐｉｎｇ  FEE") == "shipping fee"'),
         Function("contains_any", ("text", "list-of-text"), _fixed(BOOL),
-                 "True when one of the words occurs in the text, both normalized (see normalize).",
+                 "True when one of the words occurs in the text as a word (see normalize; hyphens and underscores "
+                 "are spaces): 'freight' is not in 'Freightliner', 'deposit' is in 'deposits'.",
                  'contains_any("Customized Logo", ["logo", "定制"])'),
         Function("normalize_all", ("list-of-text",), _fixed(Type("list", elem=TEXT)),
                  "Each text of a list normalized (see normalize): compare names whatever their spelling.",
