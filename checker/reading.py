@@ -633,7 +633,7 @@ def _archive_reason(e: BaseException) -> str:
 
 
 def walk(top: str) -> Iterator[str | InputError]:
-    """Snapshot files under `top`, sorted, each read once.
+    """Snapshot files under `top`, sorted, each read once; a folder without any is an error.
 
     A link to a folder inside the tree is not followed (its files are read
     under their own names); a link back to a folder being walked is a loop,
@@ -687,7 +687,12 @@ def walk(top: str) -> Iterator[str | InputError]:
                 continue
             yield path
 
-    yield from visit(top)
+    found = False
+    for item in visit(top):
+        found = True
+        yield item
+    if not found:  # a CI job pointed at a wrong or empty export folder must not pass with nothing checked
+        yield InputError(top, None, "", "no snapshot file in this folder (.json, .jsonl, .ndjson, or .gz of them)")
 
 
 def _link_loops(path: str) -> bool:

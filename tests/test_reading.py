@@ -466,6 +466,20 @@ def test_folder_documents_come_in_walk_order(tmp_path: Path) -> None:
     assert ["G1", "G2", "G3", "G4", "G5"] == ids(read(tmp_path))
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_folder_without_snapshots_is_an_error_not_a_pass(tmp_path: Path, jobs: str) -> None:
+    """A CI job pointed at a wrong or empty export folder exits 2: nothing was checked (it exited 0). An
+    empty folder inside one with snapshots is no error."""
+    put(tmp_path / "empty" / "notes" / "readme.txt", b"not a snapshot")
+    put(tmp_path / "full" / "a.json", text(GOOD))
+    (tmp_path / "full" / "nothing").mkdir()
+    code, out = cli_scan(str(tmp_path / "empty"), str(tmp_path / "full"), "--jobs", jobs)
+    assert 2 == code
+    assert 1 == out["summary"]["documents"]
+    assert [(str(tmp_path / "empty"), None, "no snapshot file in this folder (.json, .jsonl, .ndjson, or .gz of them)")] \
+        == [(e["file"], e["line"], e["reason"]) for e in out["errors"]]
+
+
 def test_broken_symlink_is_an_error(tmp_path: Path) -> None:
     """A dangling link with a snapshot name is an error entry; one with another name is ignored like its name."""
     put(tmp_path / "good.json", text(GOOD))
