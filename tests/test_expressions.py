@@ -49,8 +49,9 @@ def refusal(expression: str, **kw: Any) -> str:
 
 REFUSED = [
     ('__import__("os")', "unknown function '__import__'; the functions are: abs, add_days, add_months, all, any, "
-                         "contains_any, count, date, day, first, join, keys, last, max, min, normalize, normalize_all, "
-                         "percent, present, round, round_up, shape, sku_for, sum, tier_for, values"),
+                         "contains_any, count, date, day, exact, first, join, keys, last, max, min, normalize, "
+                         "normalize_all, percent, percent_beyond, present, round, round_up, shape, sku_for, sum, "
+                         "tier_for, values"),
     ('__import__("os").system("touch /tmp/pwned")', "only the functions of the policy language can be called, by name"),
     ("price.__class__", "'__class__' is not a field; names starting with '_' are not allowed"),
     ("().__class__.__bases__", "'__class__' is not a field; names starting with '_' are not allowed"),
@@ -419,3 +420,39 @@ def test_a_list_of_ten_thousand_keywords_is_searched_as_a_trie() -> None:
     assert all(fn_contains_any(f"Linen dress W{i:05d}Z summer", listed) for i in range(0, 10_000, 97))
     assert fn_contains_any("x " + "Q" * 150 + "s", listed) and not fn_contains_any("x" + "Q" * 150, listed)
     assert not fn_contains_any("Linen dress w0000 w10000z q summer", listed)
+
+
+_AMOUNT = st.decimals(min_value=Decimal("-1e6"), max_value=Decimal("1e6"), allow_nan=False, allow_infinity=False,
+                      places=None).filter(lambda d: d.adjusted() > -12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=_AMOUNT, places=st.integers(0, 4))
+def test_exact_is_the_number_itself_with_at_least_its_places(value: Decimal, places: int) -> None:
+    """exact(x, places): x unchanged when it has at most 8 decimals, written with at least `places`;
+    else the least number of 8 decimals not below it (the safe side of "at least")."""
+    from checker.policy.runtime import fn_exact
+
+    with decimal_context():
+        shown = fn_exact(value, places)
+        assert -shown.as_tuple().exponent >= places
+        if -value.normalize().as_tuple().exponent <= 8:
+            assert shown == value
+        else:
+            assert value <= shown < value + Decimal("1e-8")
+
+
+@settings(max_examples=300, deadline=None)
+@given(ratio=_AMOUNT.map(lambda d: d / 1000), limit=_AMOUNT.map(lambda d: d / 1000))
+def test_percent_beyond_is_on_the_side_of_the_limit_its_ratio_is(ratio: Decimal, limit: Decimal) -> None:
+    """percent_beyond(ratio, limit) is on ratio's side of limit (x 100), within one unit of its last decimal
+    of the true percentage, with one decimal where that is enough."""
+    from checker.policy.runtime import fn_percent, fn_percent_beyond
+
+    with decimal_context():
+        shown, true, line = fn_percent_beyond(ratio, limit), ratio * 100, limit * 100
+        assert (shown > line) == (true > line) and (shown < line) == (true < line)
+        assert abs(shown - true) <= Decimal(1).scaleb(shown.as_tuple().exponent)
+        one = fn_percent(ratio)
+        if (one > line and true > line) or (one < line and true < line):
+            assert shown == one

@@ -9,7 +9,7 @@ four builtins (len, range, enumerate, and Exception to catch a failing rule).
 from __future__ import annotations
 
 import datetime as _dt
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
 
@@ -128,6 +128,49 @@ def fn_percent(ratio: Any) -> Any:
     if ratio is None:
         return None
     return fn_round(Decimal(ratio) * 100, 1)
+
+
+#: decimals `exact` and `percent_beyond` show at most: 1 / 3 has no end
+_MOST_PLACES = 8
+
+
+def fn_exact(value: Any, places: int) -> Any:
+    """The number itself, written with at least `places` decimals: a limit stated in a message that is
+    true of sub-cent prices (0.0709 x 0.6 is 0.04254, where round_up(…, 2) said 0.05, a price that is not
+    the least to pass). A number with more than 8 decimals is rounded up at the 8th (the safe side of an
+    "at least")."""
+    if value is None:
+        return None
+    value = Decimal(value)
+    if not value.is_finite():
+        return value
+    least = Decimal(1).scaleb(-places)
+    exponent = value.as_tuple().exponent
+    if exponent >= -places:  # type: ignore[operator]
+        return value.quantize(least) if abs(value.adjusted()) < 30 else value
+    shown = value.normalize()
+    if shown.as_tuple().exponent < -_MOST_PLACES:  # type: ignore[operator]
+        return value.quantize(Decimal(1).scaleb(-_MOST_PLACES), rounding=ROUND_CEILING)
+    return shown.quantize(least) if shown.as_tuple().exponent > -places else shown  # type: ignore[operator]
+
+
+def fn_percent_beyond(ratio: Any, limit: Any) -> Any:
+    """A ratio as a percentage, on its side of `limit` (a ratio too): one decimal, or as many more as it
+    takes not to show it at or across the limit (18.24 to 10.94 is 40.02 % lower, beyond a limit of 40 %,
+    where percent said 40.0); at the 8th decimal, rounded away from the limit."""
+    if ratio is None:
+        return None
+    if limit is None:
+        return fn_percent(ratio)
+    shown, line = Decimal(ratio) * 100, Decimal(limit) * 100
+    if shown == line:  # the limit itself, exactly
+        return shown if shown.as_tuple().exponent < 0 else shown.quantize(Decimal("0.1"))  # type: ignore[operator]
+    above = shown > line
+    for places in range(1, _MOST_PLACES + 1):
+        rounded = fn_round(shown, places)
+        if (rounded > line) if above else (rounded < line):
+            return rounded
+    return shown.quantize(Decimal(1).scaleb(-_MOST_PLACES), rounding=ROUND_CEILING if above else ROUND_FLOOR)
 
 
 def fn_add_days(when: Any, days: Any) -> Any:
@@ -417,6 +460,8 @@ FUNCTIONS_RUNTIME: dict[str, Callable[..., Any]] = {
     "abs": fn_abs,
     "round": fn_round,
     "round_up": fn_round_up,
+    "exact": fn_exact,
+    "percent_beyond": fn_percent_beyond,
     "percent": fn_percent,
     "normalize": fn_normalize,
     "contains_any": fn_contains_any,

@@ -103,6 +103,14 @@ FUNCTIONS: dict[str, Function] = {
         Function("percent", ("number",), _same,
                  "A ratio as a percentage rounded half-up to one decimal: percent(0.4505) is 45.1.",
                  "percent(1 - 10.00 / 18.20) == 45.1"),
+        Function("exact", ("number", "constant-number"), _same,
+                 "A number as it is, written with at least the given decimals (a limit in a message, true of "
+                 "sub-cent prices too); over 8 decimals, rounded up at the 8th.",
+                 "exact(0.0709 * 0.6, 2) == 0.04254 and exact(20.00 * 0.6, 2) == 12.00"),
+        Function("percent_beyond", ("number", "number"), _same,
+                 "A ratio as a percentage on its side of a limit (a ratio): one decimal, or as many more as "
+                 "it takes not to show it at the limit: percent_beyond(1 - 10.94 / 18.24, 0.4) is 40.02.",
+                 "percent_beyond(1 - 10.94 / 18.24, 0.40) == 40.02"),
         Function("normalize", ("text",), _fixed(TEXT.null()),
                  "Text as keywords compare: full-width characters made half-width, case and extra spaces ignored.",
                  'normalize("Ｓｈｉｐｐｉｎｇ  FEE") == "shipping fee"'),
