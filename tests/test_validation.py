@@ -143,6 +143,23 @@ def test_a_time_of_another_shape_keeps_the_format() -> None:
     assert other == _dates_in_rust(other)
 
 
+@pytest.mark.parametrize("buyer, problem", [
+    ({"id": "B-1"}, ("/buyer/level", "required field is missing")),
+    ({"level": "L2"}, ("/buyer/id", "required field is missing")),
+])
+def test_a_buyer_has_its_id_and_level(buyer: dict[str, Any], problem: tuple[str, str]) -> None:
+    """SNAPSHOTS.md: buyer is {id, level, country?}. A buyer without its level was valid, and an order at the
+    member price then got an error finding 'to buyer B-1 of level (missing)' where the data was missing."""
+    order = {"kind": "order", "id": "O-1", "type": "order", "merchant_id": "M-1", "created_at": "2022-12-12",
+             "buyer": buyer, "items": [{"quantity": 1, "listing": {"id": "L", "merchant_id": "M-1",
+                                        "listing_type": "rts", "moq": 1,
+                                        "price": {"mode": "range", "range": {"min": "1", "max": "2"}}}}]}
+    agree(order)
+    kind, problems = check_document(order)
+    assert problem[0] == problems[0][0] and problem[1] in problems[0][1]
+    assert ("order", []) == check_document({**order, "buyer": {"id": "B-1", "level": "L2"}})
+
+
 def test_a_lower_case_t_and_z_are_rfc_3339() -> None:
     """RFC 3339 5.6: "T" and "Z" may be written "t" and "z"; both validators accept them, and the time is
     the same (it was refused: "is not a time")."""

@@ -859,12 +859,8 @@ def _orders(
         "items": [draw(_order_items(draw(listings), places)) for _ in range(draw(st.integers(1, max_items)))],
     }
     buyer = st.fixed_dictionaries(
-        {},
-        optional={
-            "id": identifiers(),
-            "level": st.sampled_from(("L0", "L1", "L2", "L3", "L4")),
-            "country": countries(),
-        },
+        {"id": identifiers(), "level": st.sampled_from(("L0", "L1", "L2", "L3", "L4"))},  # SNAPSHOTS: {id, level, country?}
+        optional={"country": countries()},
     )
     doc.update(
         draw(
