@@ -280,7 +280,9 @@ def _open_radar(path: str, dirs: tuple[str, ...], as_of: Any) -> tuple[Any, Any,
     try:
         ladder = load_ladder(dirs)
         ledger = Ledger(path)
-        ledger.check_clock(as_of)  # before reading anything; record() checks again in its transaction
+        # before reading anything (record() checks again in its transaction); at the time of a recorded scan,
+        # this may be that scan again, which record() tells once it is read
+        ledger.check_clock(as_of, replay=True)
     except (PolicyError, LedgerError) as e:
         click.echo(f"compliance: {e}", err=True)
         sys.exit(EXIT_UNCHECKED)
@@ -288,7 +290,8 @@ def _open_radar(path: str, dirs: tuple[str, ...], as_of: Any) -> tuple[Any, Any,
 
 
 def _record(radar: tuple[Any, Any, Any], compiled: Any, report: Any) -> int:
-    """Record the scan in the ledger; the exit status it adds (2 when the ledger refused it)."""
+    """Record the scan in the ledger; the exit status it adds (2 when the ledger refused it, or could not take
+    it). Never raises: the scan's report is still to be finished."""
     from .radar.ledger import LedgerError
 
     ledger, ladder, observer = radar
@@ -297,8 +300,12 @@ def _record(radar: tuple[Any, Any, Any], compiled: Any, report: Any) -> int:
     try:
         with ledger:
             done = ledger.record(observation, ladder)
-    except LedgerError as e:
+    except LedgerError as e:  # refused, or SQLite's error said as what is wrong with the file
         click.echo(f"compliance: radar ledger not updated: {e}", err=True)
+        return EXIT_UNCHECKED
+    except Exception as e:  # noqa: BLE001 - a defect of the radar must not cut the scan's report short
+        click.echo(f"compliance: radar ledger not updated: internal error: {type(e).__name__}: {e}; please report "
+                   "it", err=True)
         return EXIT_UNCHECKED
     if done.already:
         click.echo(f"radar ledger {ledger.path}: this scan was already recorded; nothing changed", err=True)
@@ -435,15 +442,20 @@ def radar(ctx: click.Context, ledger: str, merchant: str | None, as_of: Any, fmt
     ctx.obj = {"ledger": ledger, "policy_dirs": policy_dirs, "no_bundled": no_bundled}
     if ctx.invoked_subcommand is not None:
         return
+    from .radar.ledger import LedgerError
     from .radar.render import radar_dict, render_json, render_text
     from . import _as_of as default_as_of
 
     when = as_of or default_as_of(None)
     ladder = _ladder(policy_dirs, no_bundled)
-    with _ledger(ledger) as book:
-        standing = book.standing(ladder, when, merchant)
-        tasks = book.tasks(ladder, when, merchant)
-        scans = len(book.scans())
+    with _ledger(ledger, read_only=True) as book:
+        try:
+            standing = book.standing(ladder, when, merchant)
+            tasks = book.tasks(ladder, when, merchant)
+            scans = len(book.scans())
+        except LedgerError as e:
+            click.echo(f"compliance: {e}", err=True)
+            sys.exit(EXIT_UNCHECKED)
     if fmt == "json":
         click.echo(render_json(radar_dict(ledger, ladder, when, standing, tasks, scans)), nl=False)
     else:
@@ -460,7 +472,7 @@ def radar(ctx: click.Context, ledger: str, merchant: str | None, as_of: Any, fmt
 def appeal(ctx: click.Context, task_id: int, reason: str, ledger: str | None, as_of: Any) -> None:
     """Record an appeal of a radar task, where the ladder allows one: publishing-anomaly tasks, once,
     within the rectification period. Refused otherwise, saying why (exit 2)."""
-    from .radar.ledger import AppealRefused
+    from .radar.ledger import AppealRefused, LedgerError
     from .values import format_time
     from . import _as_of as default_as_of
 
@@ -472,6 +484,9 @@ def appeal(ctx: click.Context, task_id: int, reason: str, ledger: str | None, as
             done = book.appeal(task_id, reason, when, ladder)
         except AppealRefused as e:
             click.echo(f"compliance: appeal refused: {e}", err=True)
+            sys.exit(EXIT_UNCHECKED)
+        except LedgerError as e:  # the ledger could not take it (locked, read-only, ...)
+            click.echo(f"compliance: appeal not recorded: {e}", err=True)
             sys.exit(EXIT_UNCHECKED)
     click.echo(f"task {done.task} appealed at {format_time(done.at)}: {done.reason}")
 
@@ -490,11 +505,12 @@ def _ladder(policy_dirs: tuple[str, ...], no_bundled: bool) -> Any:
         sys.exit(EXIT_UNCHECKED)
 
 
-def _ledger(path: str) -> Any:
+def _ledger(path: str, read_only: bool = False) -> Any:
+    """An existing ledger (`read_only`: for a command that only reads it), or exit 2 saying what is wrong."""
     from .radar.ledger import Ledger, LedgerError
 
     try:
-        return Ledger(path, create=False)
+        return Ledger(path, create=False, read_only=read_only)
     except LedgerError as e:
         click.echo(f"compliance: {e}", err=True)
         sys.exit(EXIT_UNCHECKED)

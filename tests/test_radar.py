@@ -462,3 +462,321 @@ def test_a_scan_dated_before_a_recorded_appeal_is_refused(tmp_path: Path) -> Non
     assert "the ledger has an appeal at 2022-12-06T00:00:00-08:00; scans are recorded in time order, and this one " \
            "is as of 2022-12-03T00:00:00-08:00" in err
     assert "appealed" == task(book, "2022-12-07", 1)["status"]
+
+
+# -- quotes made on an older page -------------------------------------------------------------------------
+
+HONEST = doc(PRINTER, price={"mode": "sku", "skus": [{"attributes": {"Model": "SL300"}, "price": "1850.00"}]})
+
+
+def test_a_quote_made_on_the_old_page_after_the_task_opened_does_not_keep_it_open(tmp_path: Path) -> None:
+    """A quote made between the task's opening and the edit carries the old page: the edit rectifies the task,
+    and that quote, in every later export, opens no new one."""
+    book = tmp_path / "radar.db"
+    old_quote = quote("Q-1", "2022-11-25T20:40:00-08:00", "1850.00")
+    scan(book, catalog(tmp_path, "day0", MERCHANT, PRINTER, old_quote), T0)
+    between = quote("Q-2", "2022-12-02T10:00:00-08:00", "1850.00")  # on the page as it was on 12-02
+    scan(book, catalog(tmp_path, "day3", MERCHANT, PRINTER, old_quote, between), "2022-12-03")
+    assert "open" == task(book, "2022-12-03", 1)["status"]  # the page is still the one not honoured
+    scan(book, catalog(tmp_path, "day5", MERCHANT, HONEST, old_quote, between), "2022-12-05")
+    t = task(book, "2022-12-20", 1)
+    assert ("rectified", "2022-12-05T00:00:00-08:00") == (t["status"], t["rectified_at"])
+    scan(book, catalog(tmp_path, "day6", MERCHANT, HONEST, old_quote, between), "2022-12-06")
+    assert [1] == [t["id"] for t in radar(book, "2022-12-20")["tasks"]]
+
+
+def test_a_quote_on_the_page_as_it_is_keeps_the_task_open_after_an_edit(tmp_path: Path) -> None:
+    """An edit that is not a fix: a quote made on the edited page still breaks the rule, and keeps the task
+    open, in this scan and in a later one that reads the page without the quotes."""
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, PRINTER, quote("Q-1", "2022-11-25", "1850.00")), T0)
+    retitled = doc(PRINTER, title="SL300 DTF printer")
+    on_it = quote("Q-2", "2022-12-02T10:00:00-08:00", "1850.00", retitled)
+    scan(book, catalog(tmp_path, "day3", MERCHANT, retitled, quote("Q-1", "2022-11-25", "1850.00"), on_it),
+         "2022-12-03")
+    scan(book, catalog(tmp_path, "day4", MERCHANT, retitled), "2022-12-04")
+    assert ("open", None) == (task(book, "2022-12-04", 1)["status"], task(book, "2022-12-04", 1)["rectified_at"])
+    scan(book, catalog(tmp_path, "day5", MERCHANT, HONEST), "2022-12-05")  # now a page no quote was made on
+    assert "2022-12-05T00:00:00-08:00" == task(book, "2022-12-20", 1)["rectified_at"]
+
+
+@pytest.mark.parametrize("with_quotes", [True, False])
+def test_a_page_first_seen_already_fixed_rectifies_a_task_opened_on_quotes_alone(tmp_path: Path,
+                                                                               with_quotes: bool) -> None:
+    """The first scan had only the quote: the page it was made on is the quote's own copy, so the first
+    product document the ledger sees, already edited, rectifies the task (with or without the old quote)."""
+    book = tmp_path / "radar.db"
+    old_quote = quote("Q-1", "2022-11-25", "1850.00")
+    scan(book, catalog(tmp_path, "day0", MERCHANT, old_quote), T0)
+    scan(book, catalog(tmp_path, "day5", MERCHANT, HONEST, *[old_quote] * with_quotes), "2022-12-05")
+    t = task(book, "2022-12-20", 1)
+    assert ("rectified", "2022-12-05T00:00:00-08:00") == (t["status"], t["rectified_at"])
+
+
+def test_a_page_is_compared_by_what_the_data_contract_says_of_it(tmp_path: Path) -> None:
+    """Fields outside SNAPSHOTS.md (a tool's own), `kind` and `updated_at` are not the page: changing them is
+    not an edit; and a quote's copy of the page that carries fewer fields is about the page if they agree."""
+    book = tmp_path / "radar.db"
+    trimmed = quote("Q-1", "2022-11-25", "1850.00")
+    del trimmed["items"][0]["listing"]["unit"]  # the copy leaves out a field
+    page = doc(PRINTER, views=10, updated_at="2022-11-20T00:00:00-08:00")
+    scan(book, catalog(tmp_path, "day0", MERCHANT, page, trimmed), T0)
+    touched = doc(PRINTER, views=11, updated_at="2022-12-02T00:00:00-08:00")
+    for day in ("2022-12-03", "2022-12-04"):
+        scan(book, catalog(tmp_path, day, MERCHANT, touched, *[trimmed] * (day == "2022-12-03")), day)
+    assert "open" == task(book, "2022-12-04", 1)["status"]
+
+
+def test_the_page_fields_are_the_data_contracts() -> None:
+    """observe.PAGE_FIELDS: every field of the listing schema but its identity and times (a field added to the
+    contract is part of the page)."""
+    from checker.radar.observe import PAGE_FIELDS
+    from checker.resources import schemas_dir
+
+    schema = json.loads((Path(schemas_dir()) / "product.schema.json").read_text(encoding="utf-8"))
+    listing = set(schema["$defs"]["listing"]["properties"])
+    assert listing - {"kind", "id", "merchant_id", "created_at", "updated_at"} == set(PAGE_FIELDS)
+
+
+def test_a_quote_task_from_an_older_ledger_needs_the_quotes_to_be_rectified(tmp_path: Path) -> None:
+    """A ledger of schema 1 kept no page of a task's quotes: its live quote task is not rectified by the page
+    alone (it may be the page not honoured), but by a scan whose quotes are all about another page."""
+    book = tmp_path / "radar.db"
+    old_quote = quote("Q-1", "2022-11-25", "1850.00")
+    scan(book, catalog(tmp_path, "day0", MERCHANT, PRINTER, old_quote), T0)
+    with sqlite3.connect(book) as db:
+        db.execute("DELETE FROM pages")  # what the migration from schema 1 leaves
+    scan(book, catalog(tmp_path, "day3", MERCHANT, HONEST), "2022-12-03")
+    assert "open" == task(book, "2022-12-03", 1)["status"]
+    scan(book, catalog(tmp_path, "day4", MERCHANT, HONEST, old_quote), "2022-12-04")
+    assert "2022-12-04T00:00:00-08:00" == task(book, "2022-12-20", 1)["rectified_at"]
+
+
+# -- the next offence ----------------------------------------------------------------------------------
+
+
+def test_right_after_a_task_opens_the_next_offence_is_a_repeat(tmp_path: Path) -> None:
+    """The next offence is one a later scan finds: the task opened at the as-of time counts."""
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    assert {"publishing-anomaly": "repeat", "fake-listing": "first"} == {
+        c: n["offence"] for c, n in radar(book, T0)["merchants"][0]["next_offence"].items()}
+    code, out, _ = run("radar", "--ledger", str(book), "--as-of", T0)
+    assert 0 == code
+    assert "next publishing-anomaly offence would be a repeat offence: product-downrank until rectified, " \
+           "product-delist at the deadline unless rectified, store-points -6, store-downrank 7 days" in out
+
+
+def test_the_next_offence_counts_the_tasks_of_the_window_a_moment_later(tmp_path: Path) -> None:
+    """With a 30-day window, a task opened exactly 30 days before the as-of time no longer counts for the next
+    offence; one opened a second later does."""
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    text = (Path(policies_dir()) / "penalties.toml").read_text(encoding="utf-8")
+    (pack / "penalties.toml").write_text(text.replace("count = 1", "count = 1\nwindow_days = 30"), encoding="utf-8")
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+
+    def nxt(as_of: str) -> str:
+        code, out, err = run("radar", "--ledger", str(book), "--as-of", as_of, "--format", "json", "--policies",
+                             str(pack))
+        assert 0 == code, err
+        return json.loads(out)["merchants"][0]["next_offence"]["publishing-anomaly"]["offence"]
+
+    assert ("repeat", "first") == (nxt("2022-12-31T08:59:59-08:00"), nxt("2022-12-31T09:00:00-08:00"))
+
+
+# -- replaying old scans -------------------------------------------------------------------------------
+
+
+def test_an_old_scan_replayed_at_its_time_changes_nothing_and_a_new_one_in_the_past_is_refused(
+    tmp_path: Path
+) -> None:
+    book = tmp_path / "radar.db"
+    linen = catalog(tmp_path, "linen", MERCHANT, LINEN)
+    scan(book, linen, T0)
+    scan(book, catalog(tmp_path, "sweater", MERCHANT, doc(LINEN, id="P-2")), "2022-12-05")
+    before = radar(book, "2023-01-01")
+    code, out, err = run("scan", str(linen), "--ledger", str(book), "--as-of", T0, "--format", "json")
+    assert 1 == code, err
+    assert "this scan was already recorded; nothing changed" in err
+    assert 1 == len(json.loads(out)["findings"])
+    # another scan at that time would come before the later one: scanned, reported, not recorded
+    code, out, err = run("scan", str(catalog(tmp_path, "other", MERCHANT, doc(LINEN, id="P-3"))), "--ledger",
+                         str(book), "--as-of", T0, "--format", "json")
+    assert 2 == code
+    assert "radar ledger not updated: " in err and "scans are recorded in time order" in err
+    assert 1 == len(json.loads(out)["findings"])  # the whole report
+    assert before == radar(book, "2023-01-01")
+
+
+# -- a ledger that cannot be used -------------------------------------------------------------------------
+
+
+def test_a_ledger_locked_by_another_process_is_reported_after_a_complete_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan waits for the ledger's write lock, then says it could not record; the report is whole. An appeal
+    says the same."""
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    fixed = catalog(tmp_path, "fixed", MERCHANT, FIXED, doc(LINEN, id="P-2"))
+    monkeypatch.setattr(ledger_module, "LOCK_TIMEOUT", 0.2)
+    holder = sqlite3.connect(book, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process writing, and not letting go
+    try:
+        code, out, err = run("scan", str(fixed), "--ledger", str(book), "--as-of", "2022-12-02", "--format", "json")
+        assert 2 == code
+        assert f"compliance: radar ledger not updated: {book}: the ledger is locked by another process (waited " \
+               "0.2 s for it)\n" == err
+        assert 1 == len(json.loads(out)["findings"])  # the whole report
+        code, out, err = appeal(book, 1, "2022-12-02")
+        assert (2, "") == (code, out)
+        assert f"compliance: appeal not recorded: {book}: the ledger is locked by another process (waited 0.2 s " \
+               "for it)\n" == err
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert 1 == radar(book, "2023-01-01")["metadata"]["scans"]
+    assert 1 == scan(book, fixed, "2022-12-02")[0]
+    assert "rectified" == task(book, "2022-12-03", 1)["status"]
+
+
+def test_a_ledger_that_cannot_be_written_when_the_scan_ends_is_reported_after_a_complete_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file became read-only during the scan (SQLite says so at the first write)."""
+    book = tmp_path / "radar.db"
+    real = Ledger.record
+
+    def read_only(self: Ledger, *args: Any) -> Any:
+        self.db.execute("PRAGMA query_only = ON")
+        return real(self, *args)
+
+    monkeypatch.setattr(Ledger, "record", read_only)
+    code, out, err = run("scan", str(catalog(tmp_path, "day0", MERCHANT, LINEN)), "--ledger", str(book),
+                         "--as-of", T0, "--format", "json")
+    assert 2 == code
+    assert f"compliance: radar ledger not updated: {book}: the ledger cannot be written (attempt to write a " \
+           "readonly database)" in err
+    assert 1 == len(json.loads(out)["findings"])
+    assert 0 == radar(book, T0)["metadata"]["scans"]
+
+
+def test_a_defect_of_the_radar_does_not_cut_the_report_short(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(Ledger, "record", broken)
+    code, out, err = run("scan", str(catalog(tmp_path, "day0", MERCHANT, LINEN)), "--ledger", str(tmp_path / "r.db"),
+                         "--as-of", T0, "--format", "json")
+    assert 2 == code
+    assert "compliance: radar ledger not updated: internal error: RuntimeError: a bug; please report it\n" == err
+    assert 1 == len(json.loads(out)["findings"])
+
+
+def unwritable(monkeypatch: pytest.MonkeyPatch, *paths: Path) -> None:
+    """os.access says these cannot be written (as on a read-only mount: root may write a chmod-ed file)."""
+    import os
+
+    real = os.access
+    names = {os.path.abspath(p) for p in paths}
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode & os.W_OK and os.path.abspath(p) in names
+                        else real(p, mode, **kw))
+
+
+def test_a_read_only_ledger_refuses_a_scan_before_reading_and_an_appeal(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    before = book.read_bytes()
+    unwritable(monkeypatch, book)
+    code, out, err = run("scan", str(catalog(tmp_path, "fixed", MERCHANT, FIXED)), "--ledger", str(book),
+                         "--as-of", "2022-12-02")
+    assert (2, "") == (code, out)
+    assert f"compliance: {book}: the ledger cannot be written (the file is read-only)" in err
+    code, out, err = appeal(book, 1, "2022-12-02")
+    assert (2, "") == (code, out)
+    assert f"compliance: {book}: the ledger cannot be written (the file is read-only)" in err
+    assert "open" == task(book, "2022-12-02", 1)["status"]  # and compliance radar reads it
+    assert before == book.read_bytes()
+
+
+def test_a_ledger_in_a_read_only_folder_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """compliance radar opens it read-only; where SQLite cannot make its shared-memory file beside it (a
+    read-only folder), as it is on disk (nothing is writing it: there is no write-ahead log)."""
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    before = book.read_bytes()
+    unwritable(monkeypatch, book, tmp_path)
+    real = sqlite3.connect
+    uris = []
+
+    def connect(database: str, *args: Any, **kwargs: Any) -> sqlite3.Connection:
+        uris.append(database)
+        if "mode=ro" in database and "immutable=1" not in database:  # SQLite's error in a read-only folder
+            database = (tmp_path / "no-such-folder" / "x.db").as_uri() + "?mode=ro"
+        return real(database, *args, **kwargs)
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    assert "open" == task(book, T0, 1)["status"]
+    assert ["immutable=1" in u for u in uris] == [False, True]
+    assert before == book.read_bytes() and [book] == list(tmp_path.glob("radar.db*"))
+
+
+def test_a_read_only_view_never_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    unwritable(monkeypatch, book)
+    with Ledger(book, create=False, read_only=True) as ledger:
+        assert 1 == len(ledger.scans())
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            ledger.db.execute("DELETE FROM scans")
+
+
+def test_a_sqlite_file_that_is_not_a_ledger_is_left_byte_for_byte(tmp_path: Path) -> None:
+    """Refused (exit 2) by scan and radar, with its journal mode and every byte as they were, no file beside
+    it; a user_version of its own does not make it a ledger of a newer compliance."""
+    files = catalog(tmp_path, "day0", MERCHANT, LINEN)
+    for version in (0, 7):
+        other = tmp_path / f"other{version}.db"
+        with sqlite3.connect(other) as db:
+            db.execute("CREATE TABLE t (x)")
+            db.execute(f"PRAGMA user_version = {version}")
+        db.close()
+        before = other.read_bytes()
+        for argv in (["scan", str(files), "--ledger", str(other), "--as-of", T0], ["radar", "--ledger", str(other)],
+                     ["radar", "appeal", "1", "--reason", "r", "--ledger", str(other)]):
+            code, out, err = run(*argv)
+            assert (2, "") == (code, out)
+            assert f"compliance: {other}: a SQLite database, but not a compliance radar ledger\n" == err
+        assert before == other.read_bytes()
+        assert [other] == list(tmp_path.glob(f"other{version}.db*"))
+
+
+def test_a_ladder_without_a_tasks_class_is_said_so(tmp_path: Path) -> None:
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    text = (Path(policies_dir()) / "penalties.toml").read_text(encoding="utf-8")
+    (pack / "penalties.toml").write_text(text.split("[class.publishing-anomaly]")[0], encoding="utf-8")
+    code, out, err = run("radar", "--ledger", str(book), "--no-bundled", "--policies", str(pack))
+    assert (2, "") == (code, out)
+    assert f"task 1 has penalty class publishing-anomaly, which the ladder ({pack / 'penalties.toml'}) does not " \
+           "define" in err
+
+
+def test_a_ledger_of_schema_1_is_upgraded_in_place(tmp_path: Path) -> None:
+    """Schema 2 adds the pages of a task's quotes; a schema-1 ledger's tasks and scans are kept."""
+    book = tmp_path / "radar.db"
+    scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
+    before = radar(book, "2023-01-01")["tasks"]
+    with sqlite3.connect(book) as db:  # back to schema 1
+        db.execute("DROP TABLE pages")
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+    assert before == radar(book, "2023-01-01")["tasks"]
+    with Ledger(book) as upgraded:
+        assert 2 == upgraded.version == SCHEMA_VERSION
+        assert [] == upgraded.db.execute("SELECT * FROM pages").fetchall()

@@ -3,8 +3,8 @@ a first offence has, no task is appealed more often than its class allows, repla
 gives the same ledger, and the SQLite ledger agrees, step by step, with a plain in-memory model of
 the facts (a Hypothesis state machine driving scans, rectifications, appeals and the clock).
 
-The model below is written from the docstrings of checker/radar (ladder.py, observe.py, ledger.py),
-not from their code: every time in it is UTC and every comparison absolute. Ladders are generated as
+The model below is written from what RULES.md 7 and the README promise (see Model), not from the code
+of checker/radar: every time in it is UTC and every comparison absolute. Ladders are generated as
 TOML (policies/penalties.toml's shape) and read with parse_ladder, like a team's own ladder.
 
 Platform time has daylight saving; the radar's times are absolute (ladder.py: "In UTC, like every time
@@ -233,20 +233,29 @@ def fresh_ledger() -> Iterator[Ledger]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def hit(key: tuple[str, str, str], kind: str, at: _dt.datetime, penalty: str | None = None) -> Hit:
+def page(version: int) -> str:
+    """Version `version` of a listing's page, as observe.page() gives it (a digest per field; here one field,
+    so two pages are the same page exactly when their versions are equal)."""
+    return json.dumps({"price": f"v{version}"})
+
+
+def hit(key: tuple[str, str, str], kind: str, at: _dt.datetime, penalty: str | None = None,
+        made_on: int = 0) -> Hit:
+    """A finding on the listing (`kind` "product") or on an order made on version `made_on` of its page."""
     merchant, product, rule = key
     family, cls = RULES.get(rule, (None, None))
     if penalty is not None:
         cls, family = penalty, FAMILIES[penalty][0]
     return Hit(merchant, product, rule, family, cls, kind, None if kind == "product" else f"O-{product}",
                "products.jsonl" if kind == "product" else "orders.jsonl", at,
-               "/price" if kind == "product" else "/items/0/unit_price", f"{rule} on {product}")
+               "/price" if kind == "product" else "/items/0/unit_price", f"{rule} on {product}",
+               None if kind == "product" else page(made_on))
 
 
 def observation(at: _dt.datetime, hits: Sequence[Hit] = (), products: dict | None = None,
                 rules: Sequence[str] | None = None, unevaluated: Sequence = ()) -> Observation:
     if products is None:
-        products = {(h.merchant_id, h.product_id): "page-v0" for h in hits if h.evidence_kind == "product"}
+        products = {(h.merchant_id, h.product_id): page(0) for h in hits if h.evidence_kind == "product"}
     if rules is None:
         rules = set(RULES) | {h.rule for h in hits}
     return Observation(at, frozenset(rules), dict(products), frozenset(unevaluated), tuple(hits))
@@ -483,7 +492,7 @@ def test_a_repeat_offence_has_everything_a_first_offence_has(spec: dict, penalty
         times = [opened, opened + cls.rectify_days * DAY + SECOND * data.draw(st.integers(-1, 1)),
                  opened + 5000 * DAY]
         if fix is not None:
-            clean = observation(opened + fix, products={("M-FIRST", "P-X"): "page-v1", ("M-REP", "P-X"): "page-v1"})
+            clean = observation(opened + fix, products={("M-FIRST", "P-X"): page(1), ("M-REP", "P-X"): page(1)})
             assert len(ledger.record(clean, ladder).rectified) == 2
             times += [opened + fix - SECOND, opened + fix]
         for as_of in sorted(t for t in times if t >= opened):
@@ -501,16 +510,30 @@ def test_a_repeat_offence_has_everything_a_first_offence_has(spec: dict, penalty
 class MTask:
     """A task as the model keeps it: the facts only (every time UTC)."""
 
-    def __init__(self, id: int, key: tuple, family: str, penalty: str, opened_at: _dt.datetime, kind: str,
-                 page: str | None) -> None:
+    def __init__(self, id: int, key: tuple, family: str, penalty: str, opened_at: _dt.datetime, kind: str) -> None:
         self.id, self.key, self.family, self.penalty, self.opened_at = id, key, family, penalty, opened_at
-        self.kind, self.page = kind, page
+        self.kind = kind
+        #: the pages the key's orders were made on while the task was live: pages not honoured
+        self.not_honoured: set[str] = set()
         self.rectified_at: _dt.datetime | None = None
         self.appeals: list[_dt.datetime] = []
 
 
 class Model:
-    """The radar ledger's semantics, from its docstrings, in plain Python over a ladder spec."""
+    """The radar ledger's semantics in plain Python over a ladder spec, as RULES.md 7 and the README put them
+    (not as ledger.py computes them):
+
+    - scans are recorded in time order; the same scan again at its time changes nothing, after later ones too;
+    - a finding opens a task for its key (merchant, listing, rule) unless one is live, or all its evidence is
+      orders created by the key's last rectification (a quote already dealt with);
+    - an order is evidence about the page it was made on, whenever it was created: against the listing only
+      while the listing's page is still that page;
+    - a scan that read the listing (its page, and the rule ran on it) rectifies a live task when it has no
+      evidence against the page as it is: no finding on the listing, no order made on this page; and, for a
+      task opened on orders, when the page is none of those the key's orders in the scans since it opened
+      were made on (each a page not honoured; a page the ledger first sees already edited is an edited page);
+    - the next offence of a merchant is one a later scan opens: every task opened by then counts.
+    """
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self.spec = spec
@@ -522,19 +545,19 @@ class Model:
 
     @staticmethod
     def content(obs: Observation) -> tuple:
-        hits = sorted((h.key, h.evidence_kind, h.evidence_id or "", h.evidence_source, utc(h.evidence_at), h.path)
-                      for h in obs.hits)
+        hits = sorted((h.key, h.evidence_kind, h.evidence_id or "", h.evidence_source, utc(h.evidence_at), h.path,
+                       h.page) for h in obs.hits)
         return (utc(obs.as_of), tuple(sorted(obs.rules)), tuple(sorted(obs.products.items())),
                 tuple(sorted(obs.unevaluated)), tuple(hits))
 
     def record(self, obs: Observation) -> tuple[bool, tuple[int, ...], set[int]] | None:
         """(already, opened, rectified), or None where the ledger must refuse (an earlier time)."""
         now = utc(obs.as_of)
+        content = self.content(obs)
+        if content in self.seen:  # the same scan again, after later ones too
+            return True, (), set()
         if self.last is not None and now < self.last:
             return None
-        content = self.content(obs)
-        if content in self.seen:
-            return True, (), set()
         self.seen.add(content)
         self.last = now
         live = {t.key: t for t in self.tasks if t.rectified_at is None}
@@ -543,34 +566,26 @@ class Model:
             by_key.setdefault(h.key, []).append(h)
         opened = []
         for key, hits in by_key.items():
-            page = obs.products.get(key[:2])
             task = live.get(key)
-            if task is not None:
-                if task.page is None and page is not None:
-                    task.page = page
-                continue
-            fixes = [t.rectified_at for t in self.tasks if t.key == key and t.rectified_at is not None]
-            last_fix = max(fixes) if fixes else None
-            fresh = [h for h in hits
-                     if h.evidence_kind == "product" or last_fix is None or utc(h.evidence_at) > last_fix]
-            if fresh:
-                task = MTask(len(self.tasks) + 1, key, fresh[0].family, fresh[0].penalty, now, fresh[0].evidence_kind,
-                             page)
+            if task is None:
+                fixes = [t.rectified_at for t in self.tasks if t.key == key and t.rectified_at is not None]
+                last_fix = max(fixes) if fixes else None
+                fresh = [h for h in hits
+                         if h.evidence_kind == "product" or last_fix is None or utc(h.evidence_at) > last_fix]
+                if not fresh:
+                    continue
+                task = MTask(len(self.tasks) + 1, key, fresh[0].family, fresh[0].penalty, now, fresh[0].evidence_kind)
                 self.tasks.append(task)
                 opened.append(task.id)
+            task.not_honoured |= {h.page for h in hits if h.evidence_kind == "order"}
         rectified = set()
         for key, task in live.items():
-            page = obs.products.get(key[:2])
-            if page is None or key[2] not in obs.rules or key in obs.unevaluated:
+            now_page = obs.products.get(key[:2])
+            if now_page is None or key[2] not in obs.rules or key in obs.unevaluated:
+                continue  # the scan did not look
+            against = [h for h in by_key.get(key, ()) if h.evidence_kind == "product" or h.page == now_page]
+            if against or (task.kind == "order" and now_page in task.not_honoured):
                 continue
-            if any(h.evidence_kind == "product" or utc(h.evidence_at) >= task.opened_at for h in by_key.get(key, ())):
-                continue
-            if task.kind == "order":
-                if task.page is None:
-                    task.page = page
-                    continue
-                if task.page == page:
-                    continue
             task.rectified_at = now
             rectified.add(task.id)
         return False, tuple(opened), rectified
@@ -654,7 +669,9 @@ class Model:
                 if name == "store-downrank" and at <= as_of < until:
                     s["store_until"] = until if s["store_until"] is None else max(s["store_until"], until)
         for merchant, s in out.items():
-            s["next"] = {name: self.offence(merchant, name, as_of) for name in self.spec["classes"]}
+            # an offence a later scan opens, however soon: the tasks opened at `as_of` are before it
+            s["next"] = {name: self.offence(merchant, name, as_of + _dt.timedelta(microseconds=1))
+                         for name in self.spec["classes"]}
         return out
 
 
@@ -679,8 +696,8 @@ def assert_agree(ledger: Ledger, ladder: Ladder, model: Model, as_of: _dt.dateti
     for task_id, g in got.items():
         w = dict(want[task_id])
         appeals, shown = w.pop("appeals"), g.pop("appeals")
-        # the task shows its appeal (with several, one of them: the latest, in fact)
-        assert (shown in appeals) if appeals else shown is None, (task_id, shown, appeals)
+        # the task shows its first appeal (a ladder may allow several)
+        assert (min(appeals) if appeals else None) == shown, (task_id, shown, appeals)
         assert g == w, f"as of {as_of}, task {task_id}:\nledger {g}\nmodel  {w}"
     if merchant is None:
         standing = {s.merchant_id: s for s in ledger.standing(ladder, as_of)}
@@ -725,7 +742,7 @@ def test_no_task_is_appealed_more_often_than_its_class_allows(plan: dict, data: 
         key = ("M-1", f"P-{i}", RULE_OF[penalty])
         events.append((opened, 0, observation(opened, [hit(key, "product", opened, penalty)])))
         if fix is not None:
-            clean = observation(opened + fix, products={key[:2]: "page-v1"}, rules=[key[2]])
+            clean = observation(opened + fix, products={key[:2]: page(1)}, rules=[key[2]])
             events.append((opened + fix, 1, clean))
     with fresh_ledger() as ledger:
         for _, _, obs in sorted(events, key=lambda e: (e[0], e[1])):
@@ -764,10 +781,24 @@ def test_no_task_is_appealed_more_often_than_its_class_allows(plan: dict, data: 
             for task in ledger.tasks(ladder, as_of):
                 mine = model.tasks[task.id - 1].appeals
                 assert (task.appeal is None) == (not mine)
-                if task.appeal is not None:
-                    assert utc(task.appeal.at) in mine and task.appeal.reason == "the tier table is right"
+                if task.appeal is not None:  # the first one
+                    assert utc(task.appeal.at) == min(mine) and task.appeal.reason == "the tier table is right"
         for as_of in moments:
             assert_agree(ledger, ladder, model, as_of)
+
+
+def test_a_task_appealed_twice_shows_its_first_appeal() -> None:
+    """Under a ladder that allows two appeals, the task shows the first, as of any time after it."""
+    ladder = ladder_of(OTHER_SPEC)
+    opened = MACHINE_START
+    with fresh_ledger() as ledger:
+        ledger.record(observation(opened, [hit(("M-1", "P-1", RULE_OF["publishing-anomaly"]), "product", opened)]),
+                      ladder)
+        ledger.appeal(1, "the tier table is right", opened + HOUR, ladder)
+        ledger.appeal(1, "the tiers were checked again", opened + DAY, ladder)
+        for as_of in (opened + HOUR, opened + DAY, opened + 2 * DAY):
+            appeal = ledger.tasks(ladder, as_of)[0].appeal
+            assert (opened + HOUR, "the tier table is right") == (utc(appeal.at), appeal.reason)
 
 
 # -- 4. replaying the same scans gives the same ledger ---------------------------------------------------
@@ -776,7 +807,8 @@ def test_no_task_is_appealed_more_often_than_its_class_allows(plan: dict, data: 
 @st.composite
 def scan_histories(draw: st.DrawFn) -> list[Observation]:
     """Scans of the small universe at non-decreasing times (some at the same time), with product and order
-    evidence (orders at or before the scan), listings looked at or not, changed pages, unevaluated keys."""
+    evidence (orders at or before the scan, made on the page as it is or an older one), listings looked at or
+    not, changed pages, unevaluated keys."""
     at, out = START, []
     pages = {listing: 0 for listing in LISTINGS}
     for _ in range(draw(st.integers(1, 8))):
@@ -791,8 +823,10 @@ def scan_histories(draw: st.DrawFn) -> list[Observation]:
                 covered.add(key[:2])
                 hits.append(hit(key, kind, at))
             else:
-                hits.append(hit(key, kind, at - draw(st.sampled_from([0, 1, 86400, 20 * 86400])) * SECOND))
-        products = {listing: f"page-v{pages[listing]}" for listing in covered}
+                made_on = draw(st.one_of(st.just(pages[key[:2]]), st.integers(0, pages[key[:2]])))
+                hits.append(hit(key, kind, at - draw(st.sampled_from([0, 1, 86400, 20 * 86400])) * SECOND,
+                                made_on=made_on))
+        products = {listing: page(pages[listing]) for listing in covered}
         rules = draw(st.sets(st.sampled_from(sorted(RULES)), min_size=1)) | {h.rule for h in hits}
         product_hits = {h.key for h in hits if h.evidence_kind == "product"}
         candidates = [k for k in KEYS if k[:2] in covered and k not in product_hits]
@@ -865,7 +899,7 @@ def test_an_order_already_dealt_with_never_opens_a_task_again(cycles: list, rule
             at += gap * SECOND
             assert ledger.record(observation(at, [hit(key, "product", at)]), BUNDLED).opened
             at += fix * SECOND
-            assert ledger.record(observation(at, products={key[:2]: f"page-v{len(fixes)}"}), BUNDLED).rectified
+            assert ledger.record(observation(at, products={key[:2]: page(len(fixes))}), BUNDLED).rectified
             fixes.append(at)
         created = data.draw(st.sampled_from(sorted({f + d for f in fixes for d in (-SECOND, 0 * SECOND, SECOND)})),
                             "order created at")
@@ -973,7 +1007,9 @@ class RadarMachine(RuleBasedStateMachine):
                 covered.add(key[:2])
                 hits.append(hit(key, kind, at))
             else:
-                hits.append(hit(key, kind, min(self.evidence_time(data, key), at)))
+                current = self.pages[key[:2]]
+                made_on = data.draw(st.one_of(st.just(current), st.integers(0, current)), "made on page")
+                hits.append(hit(key, kind, min(self.evidence_time(data, key), at), made_on=made_on))
         ran = data.draw(st.lists(mostly, min_size=len(RULES) + 1, max_size=len(RULES) + 1), "rules that ran")
         rules = {rule for rule, yes in zip([*sorted(RULES), "epr/missing-registration"], ran) if yes}
         rules |= {h.rule for h in hits}
@@ -981,7 +1017,7 @@ class RadarMachine(RuleBasedStateMachine):
         candidates = [k for k in KEYS if k[:2] in covered and k not in product_hits]
         unevaluated = (data.draw(st.sets(st.sampled_from(candidates), max_size=3), "unevaluated")
                        if candidates else set())
-        products = {listing: f"page-v{self.pages[listing]}" for listing in covered}
+        products = {listing: page(self.pages[listing]) for listing in covered}
         obs = observation(at, hits, products, rules, unevaluated)
         if data.draw(st.booleans(), "as of in platform time"):  # as `compliance scan --as-of` gives it
             obs = attrs.evolve(obs, as_of=at.astimezone(PLATFORM_TZ))
@@ -1001,6 +1037,12 @@ class RadarMachine(RuleBasedStateMachine):
         obs = self.recorded[-1]
         hits = tuple(reversed(obs.hits)) if shuffle else obs.hits
         self.record(Observation(obs.as_of, obs.rules, dict(obs.products), obs.unevaluated, hits))
+
+    @precondition(lambda self: self.recorded)
+    @rule(data=st.data())
+    def an_earlier_scan_again(self, data: st.DataObject) -> None:
+        """An audit replays an old export at its time, after later scans: nothing changes."""
+        self.record(data.draw(st.sampled_from(self.recorded), "an earlier scan"))
 
     @precondition(lambda self: self.model.last is not None)
     @rule(data=st.data(), back=st.integers(1, 5 * 86400))
@@ -1145,8 +1187,8 @@ def test_a_rectification_45_minutes_before_a_deadline_in_the_repeated_hour_is_in
         two_tasks_due_in_the_repeated_hour(ledger, "fake-price/page-price")
         # as of 01:35 PDT, before both deadlines and both rectifications, both are open
         assert [t.status for t in ledger.tasks(BUNDLED, local(1, 35, 0))] == ["open", "open"]
-        assert ledger.record(observation(local(1, 45, 0), products={("M-1", "P-1"): "page-v1"}), BUNDLED).rectified
-        assert ledger.record(observation(local(1, 10, 1), products={("M-1", "P-0"): "page-v1"}), BUNDLED).rectified
+        assert ledger.record(observation(local(1, 45, 0), products={("M-1", "P-1"): page(1)}), BUNDLED).rectified
+        assert ledger.record(observation(local(1, 10, 1), products={("M-1", "P-0"): page(1)}), BUNDLED).rectified
         expired, fixed = ledger.tasks(BUNDLED, local(1, 40, 1))
         assert (utc(expired.deadline), utc(fixed.deadline)) == (DEADLINE_0150_PDT, DEADLINE_0130_PST)
         assert fixed.status == "rectified" and "product-delete" not in [d.action for d in fixed.actions]

@@ -107,6 +107,15 @@ class Ladder:
         """`first` or `repeat` (see earlier_count)."""
         return REPEAT if self.earlier_count(earlier, opened_at) >= self.repeat_count else FIRST
 
+    def next_offence(self, earlier: Iterable[_dt.datetime], as_of: _dt.datetime) -> str:
+        """`first` or `repeat`: the offence a scan after `as_of` would open, however soon after. Every task
+        opened by `as_of` counts (one opened at `as_of` too: a later scan is a later round), within the
+        look-back window as of a moment later (a task opened `window_days` before `as_of` has left it)."""
+        as_of = _utc(as_of)
+        since = None if self.window_days is None else as_of - _dt.timedelta(days=self.window_days)
+        count = sum(1 for t in map(_utc, earlier) if t <= as_of and (since is None or t > since))
+        return REPEAT if count >= self.repeat_count else FIRST
+
 
 # -- what a task comes to, as of a time -------------------------------------------------------------
 

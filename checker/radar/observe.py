@@ -3,19 +3,27 @@
 A task is rectified only by a scan that looked at the listing again: a scan
 of another folder says nothing about listings it did not read. So next to
 the findings, the observer keeps every product document the scan checked
-(with a digest of its content) and the penalised rules it could not
+(what its page says) and the penalised rules it could not
 evaluate there.
 
-Evidence has a time. A product document is evidence as of the scan; an
-order or quote is evidence as of its own `created_at`: the quote that
-opened a fake-price task stays in every later export, and must not keep the
-task open (or open a new one) once the listing has been fixed.
+Evidence has a time and a page. A product document is evidence as of the
+scan, about itself; an order or quote is evidence as of its own
+`created_at`, about the page it was made on (`items[].listing`, "the page as
+the buyer saw it", SNAPSHOTS.md): the quote that opened a fake-price task
+stays in every later export, and must not keep the task open (or open a new
+one) once the listing has been edited.
+
+A page is kept as a digest of each field the data contract gives a listing
+(PAGE_FIELDS), so that a quote's copy and the product document can be
+compared field by field: fields a tool adds of its own, `kind` and
+`updated_at` are not what the page says.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import re
 from typing import Any, Iterable
 
 import attrs
@@ -24,6 +32,11 @@ from ..model import Finding, NotEvaluated
 from ..values import parse_time
 
 Key = tuple[str, str, str]  # merchant, product, rule
+
+#: what a listing's page says: the listing fields of SNAPSHOTS.md (schemas/product.schema.json, $defs/listing)
+#: less its identity and its times
+PAGE_FIELDS = ("title", "category", "listing_type", "unit", "currency", "moq", "price", "country_pricing", "sample",
+               "customizations", "shipping", "composition", "promotions")
 
 
 @attrs.frozen
@@ -43,6 +56,8 @@ class Hit:
     evidence_at: _dt.datetime
     path: str
     message: str
+    #: for an order: the page it was made on (page()), None where it has none
+    page: str | None = None
 
     @property
     def key(self) -> Key:
@@ -54,7 +69,7 @@ class Observation:
     as_of: _dt.datetime
     #: the rules that ran (a task of a rule outside the pack is not rectified by this scan)
     rules: frozenset[str]
-    #: (merchant, product) -> digest of the product document, for every listing the scan checked
+    #: (merchant, product) -> the product document's page (page()), for every listing the scan checked
     products: dict[tuple[str, str], str]
     #: (merchant, product, rule) the scan could not evaluate on the listing (it lacked data)
     unevaluated: frozenset[Key]
@@ -68,7 +83,7 @@ class Observation:
         for part in (
             sorted(self.rules), sorted(self.products.items()), sorted(self.unevaluated),
             sorted((x.key, x.evidence_kind, x.evidence_id or "", x.evidence_source,
-                    x.evidence_at.astimezone(_dt.timezone.utc).isoformat(), x.path) for x in self.hits),
+                    x.evidence_at.astimezone(_dt.timezone.utc).isoformat(), x.path, x.page or "") for x in self.hits),
         ):
             h.update(repr(part).encode())
         return h.hexdigest()
@@ -85,18 +100,18 @@ class Observer:
 
     def __call__(self, doc: dict, kind: str, findings: list[Finding], not_evaluated: list[NotEvaluated]) -> None:
         if kind == "product":
-            self.products[(doc["merchant_id"], doc["id"])] = digest(doc)
+            self.products[(doc["merchant_id"], doc["id"])] = page(doc)
             for n in not_evaluated:
                 self.unevaluated.add((doc["merchant_id"], doc["id"], n.rule))
         for f in findings:
             if f.penalty is None or f.product_id is None or f.merchant_id is None:
                 continue
             if kind == "product":
-                at = self.as_of
+                at, made_on = self.as_of, None
             else:
-                at = parse_time(doc["created_at"])
+                at, made_on = parse_time(doc["created_at"]), _quoted_page(doc, f.path)
             self.hits.append(Hit(f.merchant_id, f.product_id, f.rule, f.family, f.penalty, kind, f.document.id,
-                                 f.document.source, at, f.path, f.message))
+                                 f.document.source, at, f.path, f.message, made_on))
 
     def fresh(self) -> Observer:
         """An empty observer for the same scan (one per worker batch of a parallel scan)."""
@@ -113,12 +128,40 @@ class Observer:
                            tuple(self.hits), pack_hash, documents)
 
 
-def digest(doc: dict[str, Any]) -> str:
-    """A digest of a document's content, independent of key order (an edit of the listing changes it)."""
+def page(listing: dict[str, Any]) -> str:
+    """What a listing's page says, as compared by shows(): a JSON object of a digest of each PAGE_FIELDS field
+    it has, in that order (a product document, or the copy of the page in an order item). Once per product
+    document of a scan with --ledger: about 6 us."""
     import orjson
 
-    text = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS, default=_plain)
-    return hashlib.blake2b(text, digest_size=16).hexdigest()
+    dumps, sort, blake2b = orjson.dumps, orjson.OPT_SORT_KEYS, hashlib.blake2b
+    fields = {name: blake2b(dumps(listing[name], option=sort, default=_plain), digest_size=8).hexdigest()
+              for name in PAGE_FIELDS if name in listing}
+    return dumps(fields).decode()
+
+
+def shows(page_now: str, made_on: str) -> bool:
+    """Whether the page as it is now is the page a quote was made on: every field of the quote's copy has the
+    same value on the page. A copy may leave fields out (a tool's trimmed snapshot): a field the page has and
+    the copy has not is not a difference, so adding a field is not seen as an edit, and a copy is never taken
+    for another page only because it is shorter."""
+    import orjson
+
+    now, then = orjson.loads(page_now), orjson.loads(made_on)
+    return all(now.get(name) == value for name, value in then.items())
+
+
+_ITEM = re.compile(r"/items/(\d+)(?:/|$)")
+
+
+def _quoted_page(order: dict[str, Any], path: str) -> str | None:
+    """The page the order item a finding points into (/items/N/...) was made on, or None."""
+    item = _ITEM.match(path)
+    try:
+        listing = order["items"][int(item.group(1))]["listing"] if item else None
+    except (IndexError, KeyError, TypeError):
+        return None
+    return page(listing) if isinstance(listing, dict) else None
 
 
 def _plain(value: Any) -> str:
