@@ -132,6 +132,7 @@ def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, 
 
     from .formats import writer
 
+    exclude = _not_input(paths, output)
     compiled = _load(policy_dirs, no_bundled)
     when = as_of or default_as_of(None)
     excuses = _excuses(waivers, baseline, compiled, when)
@@ -149,7 +150,8 @@ def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, 
         jobs = _jobs(jobs, paths)
         with _progress(paths, output) as progress:
             report = scan_paths(list(paths), compiled, as_of=when, lang=lang, validators=reference_validators(),
-                                observer=observer, sink=results, jobs=jobs, progress=progress, excuses=excuses)
+                                observer=observer, sink=results, jobs=jobs, progress=progress, excuses=excuses,
+                                exclude=exclude)
         code = report.exit_code(fail_on, strict)
         if radar:
             code = max(code, _record(radar, compiled, report))
@@ -158,6 +160,23 @@ def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, 
         if output:
             out.close()
     sys.exit(code)
+
+
+def _not_input(paths: tuple[str, ...], output: str | None) -> frozenset[str]:
+    """The report's own file (-o), by real path, for the scan to leave out of the folders it reads: `scan DIR
+    -o DIR/report.jsonl` read its report as it grew (errors by the thousand), or the report of the run
+    before. Named as an input itself, it is refused (exit 2): opening it to write would empty it first."""
+    import os
+
+    if not output:
+        return frozenset()
+    target = os.path.realpath(output)
+    for path in paths:
+        if path != "-" and not os.path.isdir(path) and os.path.realpath(path) == target:
+            click.echo(f"compliance: {output} is an input and the output (-o) both; write the report elsewhere",
+                       err=True)
+            sys.exit(EXIT_UNCHECKED)
+    return frozenset({target})
 
 
 def _progress(paths: tuple[str, ...], output: str | None) -> Any:
@@ -240,7 +259,7 @@ def baseline(paths: tuple[str, ...], output: str, as_of: Any, policy_dirs: tuple
 
     compiled = _load(policy_dirs, no_bundled)
     report = scan_paths(list(paths), compiled, as_of=as_of or default_as_of(None),
-                        validators=reference_validators())
+                        validators=reference_validators(), exclude=_not_input(paths, output))
     if report.errors:
         for error in report.errors[:10]:
             click.echo(f"compliance: {error}", err=True)
@@ -258,16 +277,18 @@ def _jobs(asked: int, paths: tuple[str, ...]) -> int:
     if asked:
         return asked
     from .parallel import default_jobs
+    from .reading import walk
 
-    size = 0
+    size, enough = 0, 4 << 20  # a worker's start (a fork, its share of the walk) costs what ~4 MB of reading does
     for path in paths:
         if path == "-":
             return 1
-        if os.path.isfile(path):
-            size += os.path.getsize(path)
-        elif os.path.isdir(path):
-            return default_jobs()
-    return default_jobs() if size >= 4 << 20 else 1
+        for found in walk(path) if os.path.isdir(path) else [path]:  # a folder: walked until there is enough
+            if isinstance(found, str) and os.path.isfile(found):
+                size += os.path.getsize(found)
+                if size >= enough:
+                    return default_jobs()
+    return 1
 
 
 def _open_radar(path: str, dirs: tuple[str, ...], as_of: Any) -> tuple[Any, Any, Any]:
@@ -330,6 +351,7 @@ def check(files: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str,
     for name in files:
         if name != "-" and os.path.isdir(name):
             raise click.UsageError(f"{name} is a folder; check takes files (use: compliance scan {name})")
+    _not_input(files, output)  # the report would overwrite the listing it is about
     from .engine import scan_paths
     from . import _as_of as default_as_of
 

@@ -324,11 +324,12 @@ def needs_context(compiled: CompiledPack) -> bool:
 
 
 def lookup_merchants(
-    paths: list[str], compiled: CompiledPack, validators: Mapping[str, Any], as_of: _dt.datetime
+    paths: list[str], compiled: CompiledPack, validators: Mapping[str, Any], as_of: _dt.datetime,
+    exclude: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """A scan's look-up pass: the valid merchants of every input by id (the first of each), found by a
     search of the raw lines (only they are parsed). Orders are summed in the main pass."""
-    pieces = Reader(prefilter=MERCHANT_TEXT).read(paths)
+    pieces = Reader(prefilter=MERCHANT_TEXT, exclude=exclude).read(paths)
     return collect_context(pieces, validators, compiled, as_of, with_totals=False).merchants
 
 
@@ -407,15 +408,17 @@ def scan_paths(
     jobs: int = 1,
     progress: Callable[[int, int], None] | None = None,
     excuses: Any = None,
+    exclude: frozenset[str] = frozenset(),
 ) -> Report:
     """Read and check every document under `paths` (files, folders, "-" for stdin). With a `sink`, the
     results go there as they are found, and the report only counts them. `jobs` > 1 runs the scan on
     that many processes (parallel.py), with the same results in the same order. `progress(bytes, documents)`
     is told now and then how many bytes of the input have been read and how many documents checked (-1
     while a one-core scan looks its merchants up). `excuses` (waivers.Excuses) marks waived and
-    baselined findings."""
+    baselined findings. Files found in folders whose real path is in `exclude` are not read (the scan's own
+    report)."""
     report = _scan_paths(paths, compiled, as_of=as_of, lang=lang, validators=validators, observer=observer,
-                         sink=sink, jobs=jobs, progress=progress, excuses=excuses)
+                         sink=sink, jobs=jobs, progress=progress, excuses=excuses, exclude=exclude)
     if excuses is not None and excuses.expired:
         report = attrs.evolve(report, expired_waivers=excuses.expired)
     return report
@@ -424,6 +427,7 @@ def scan_paths(
 def _scan_paths(
     paths: Iterable[str], compiled: CompiledPack, *, as_of: _dt.datetime, lang: str, validators: Any, observer: Any,
     sink: Sink | None, jobs: int, progress: Callable[[int, int], None] | None, excuses: Any,
+    exclude: frozenset[str] = frozenset(),
 ) -> Report:
     paths = list(paths)
     validators = validators or compiled.validators
@@ -432,12 +436,13 @@ def _scan_paths(
 
         if parallel.available():
             return parallel.scan_parallel(paths, compiled, jobs=jobs, as_of=as_of, lang=lang, validators=validators,
-                                          sink=sink, observer=observer, progress=progress, excuses=excuses)
+                                          sink=sink, observer=observer, progress=progress, excuses=excuses,
+                                          exclude=exclude)
     spooled = None
     looking = needs_context(compiled)  # packs whose rules or messages read merchants, or with totals
     if looking:
         paths, spooled = spool_stdin(paths)
-    reader = Reader()
+    reader = Reader(exclude=exclude)
 
     def look_up() -> Mapping[str, Any]:
         """The look-up pass over every input (a search of the raw lines for merchants), run only when a document
@@ -445,7 +450,7 @@ def _scan_paths(
         listings and orders is read once (0.27 s of 5.9 for 100,000 documents, gzipped)."""
         if progress is not None:
             progress(reader.position(), -1)  # the bar says "merchants" meanwhile
-        return lookup_merchants(paths, compiled, validators, as_of)
+        return lookup_merchants(paths, compiled, validators, as_of, exclude)
 
     try:
         session = Session(compiled, as_of=as_of, context=Context(), lang=lang, validators=validators,

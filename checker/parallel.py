@@ -118,6 +118,7 @@ def scan_parallel(
     observer: Any = None,
     progress: Callable[[int, int], None] | None = None,
     excuses: Any = None,
+    exclude: frozenset[str] = frozenset(),
 ) -> Report:
     """Scan `paths` on `jobs` processes. An `observer` (the radar's) gets what each worker's copy of
     it saw, in input order (`fresh()` makes a copy, `merge(copy)` takes one back)."""
@@ -125,13 +126,13 @@ def scan_parallel(
         from .engine import _scan_paths
 
         return _scan_paths(paths, compiled, as_of=as_of, lang=lang, validators=validators, observer=observer,
-                           sink=sink, jobs=1, progress=progress, excuses=excuses)
+                           sink=sink, jobs=1, progress=progress, excuses=excuses, exclude=exclude)
     # No look-up of the merchants before the scan: each worker notes the merchants of every unit it reads, its
     # own and the others' (_noted), and looks them all up itself only if a document names one it has not met
     # yet (_looked_up), as a one-core scan does. The parent's look-up was 0.3 s before any worker started.
     context = Context()
     # the folders walked once, here: files arriving in a folder during the scan are not seen by some workers only
-    state = {"paths": _enumerated(paths), "compiled": compiled, "validators": validators, "as_of": as_of, "lang": lang,
+    state = {"paths": _enumerated(paths, exclude), "compiled": compiled, "validators": validators, "as_of": as_of, "lang": lang,
              "context": context, "observer": observer.fresh if observer is not None else None, "sink": sink,
              "excuses": excuses, "look_up": needs_context(compiled)}
     tally = Tally()
@@ -177,13 +178,13 @@ def scan_parallel(
     return Report((), (), (), documents + last.documents, metadata(compiled, as_of, lang), tally=tally)
 
 
-def _enumerated(paths: list[str]) -> list[tuple[str, int | None] | InputError]:
+def _enumerated(paths: list[str], exclude: frozenset[str] = frozenset()) -> list[tuple[str, int | None] | InputError]:
     """The files to read with their sizes now, folders walked (with the errors of walking them, in their
     place), as each worker reads them (_Reader.read): a file that grows during the scan is read by every
     worker up to this size, a file arriving in a folder by none."""
     entries: list[tuple[str, int | None] | InputError] = []
     for path in paths:
-        for found in walk(path) if os.path.isdir(path) else [path]:
+        for found in walk(path, exclude) if os.path.isdir(path) else [path]:
             if found.__class__ is InputError:
                 entries.append(found)  # type: ignore[arg-type]
                 continue

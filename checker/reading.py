@@ -236,8 +236,10 @@ class Reader:
     """
 
     def __init__(self, prefilter: re.Pattern[bytes] | None = None, *, quiet: bool | None = None,
-                 raw: bool = False) -> None:
+                 raw: bool = False, exclude: frozenset[str] = frozenset()) -> None:
         self.prefilter = prefilter
+        #: files not to read in a folder, by real path: the scan's own report (see walk)
+        self.exclude = exclude
         self.quiet = prefilter is not None if quiet is None else quiet
         #: hand on JSON Lines as `Lines` batches, unparsed (for worker processes to parse)
         self.raw = raw
@@ -260,7 +262,7 @@ class Reader:
             if path == "-":
                 yield from self._stream(sys.stdin.buffer, "<stdin>", sniff_gzip=True)
             elif os.path.isdir(path):
-                for found in walk(path):
+                for found in walk(path, self.exclude):
                     if isinstance(found, InputError):
                         if not self.quiet:
                             yield found
@@ -632,8 +634,10 @@ def _archive_reason(e: BaseException) -> str:
 # -- directories --------------------------------------------------------------
 
 
-def walk(top: str) -> Iterator[str | InputError]:
-    """Snapshot files under `top`, sorted, each read once; a folder without any is an error.
+def walk(top: str, exclude: frozenset[str] = frozenset()) -> Iterator[str | InputError]:
+    """Snapshot files under `top`, sorted, each read once; a folder without any is an error. Files whose real
+    path is in `exclude` are left out: `scan DIR -o DIR/report.jsonl` read its own report as it grew (1,732
+    errors in a scan of 3,000 documents), and the report of the scan before.
 
     A link to a folder inside the tree is not followed (its files are read
     under their own names); a link back to a folder being walked is a loop,
@@ -678,6 +682,8 @@ def walk(top: str) -> Iterator[str | InputError]:
                 continue
             if os.path.exists(path) and not entry.is_file():
                 yield InputError(path, None, "", "not a regular file (a pipe or device?); not read")
+                continue
+            if exclude and os.path.realpath(path) in exclude:
                 continue
             if entry.is_symlink() and not os.path.exists(path):
                 if os.path.lexists(path) and _link_loops(path):

@@ -243,3 +243,50 @@ def test_as_of_takes_only_rfc3339_or_a_date(tmp_path: Path) -> None:
     for value in ("20221227", "2022-W52-1", "2022-12-27T08"):
         code, _, err = run("check", str(path), "--as-of", value)
         assert (2, True) == (code, f"'{value}' is not a time" in err)
+
+
+def test_a_report_written_into_the_scanned_folder_is_not_read(tmp_path: Path) -> None:
+    """scan DIR -o DIR/report.jsonl read its own report as it grew (1,732 errors in a scan of 3,000
+    documents), and next time the report of the run before; with workers too. baseline alike."""
+    write_jsonl(tmp_path / "catalog.jsonl", [LINEN, doc(SWEATER, id="S-2"), doc(LINEN, id="L-3")] * 50)
+    report = tmp_path / "report.jsonl"
+    for jobs in ("1", "2", "1"):
+        result = compliance("scan", str(tmp_path), "--format", "jsonl", "-o", str(report), "--jobs", jobs,
+                            "--as-of", AS_OF)
+        assert 1 == result.returncode, result.stderr
+        summary = json.loads(report.read_text().splitlines()[-1])
+        assert (150, 150, 0) == (summary["read"], summary["documents"], summary["errors"])
+    report.unlink()  # another command's report is an input like any file
+    for _ in range(2):
+        result = compliance("baseline", str(tmp_path), "-o", str(tmp_path / "baseline.json"), "--as-of", AS_OF)
+        assert 0 == result.returncode, result.stderr
+
+
+def test_an_input_named_as_the_output_is_refused_not_emptied(tmp_path: Path) -> None:
+    """Opening -o to write empties it: an input named as the output exits 2 before anything is read or written."""
+    listing = write_json(tmp_path / "listing.json", LINEN)
+    before = listing.read_bytes()
+    for command in ("scan", "check"):
+        result = compliance(command, str(listing), "-o", str(tmp_path / "." / "listing.json"), "--as-of", AS_OF)
+        assert 2 == result.returncode
+        assert "is an input and the output (-o) both" in result.stderr
+        assert before == listing.read_bytes()
+
+
+def test_the_default_jobs_count_what_a_folder_holds(tmp_path: Path) -> None:
+    """--jobs 0 (the default) starts workers only for 4 MB or more to read: in a folder too (a folder, even
+    fixtures/ with 104 documents, started a worker per core), counted while walking it until there is enough."""
+    from checker.cli import _jobs
+    from checker.parallel import default_jobs
+
+    small = write_jsonl(tmp_path / "small" / "a.jsonl", [LINEN] * 10)
+    big = tmp_path / "big"
+    for i in range(5):
+        (big / f"part-{i}").mkdir(parents=True)
+        (big / f"part-{i}" / "a.jsonl").write_bytes(b"x" * (1 << 20))
+    assert 1 == _jobs(0, (str(small.parent),))
+    assert 1 == _jobs(0, (str(ROOT / "fixtures"),))
+    assert default_jobs() == _jobs(0, (str(big),))
+    assert default_jobs() == _jobs(0, (str(small), str(big / "part-0"), str(big / "part-1"), str(big)))
+    assert 1 == _jobs(0, ("-", str(big)))
+    assert 3 == _jobs(3, (str(small),))

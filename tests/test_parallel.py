@@ -306,8 +306,8 @@ def test_a_file_arriving_during_the_scan_is_not_half_seen(generated: Path, tmp_p
     code, before = scan(str(folder), "--format", "jsonl", "--jobs", "1")
     real = checker.parallel._enumerated
 
-    def then_a_file_arrives(paths: list) -> list:
-        entries = real(paths)
+    def then_a_file_arrives(paths: list, exclude: frozenset = frozenset()) -> list:
+        entries = real(paths, exclude)
         write_json(folder / "z-late.json", doc(SWEATER, id="P-LATE", moq="many"))
         return entries
 
@@ -381,8 +381,8 @@ def test_a_file_appended_to_during_the_scan_is_read_as_it_was_listed(tmp_path: P
     code, before = scan(str(growing), "--format", "jsonl", "--jobs", "1")
     real = checker.parallel._enumerated
 
-    def then_lines_arrive(paths: list) -> list:
-        entries = real(paths)
+    def then_lines_arrive(paths: list, exclude: frozenset = frozenset()) -> list:
+        entries = real(paths, exclude)
         with growing.open("ab") as f:
             f.write(json.dumps(doc(SWEATER, id="P-APPENDED", moq="many")).encode() + b"\n")
         return entries
