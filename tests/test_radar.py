@@ -367,11 +367,18 @@ def test_the_bundled_ladder_says_what_rules_md_7_says() -> None:
             "store-downrank 7 days"] == [a.describe() for a in anomaly.repeat]
 
 
-def test_changing_14_days_is_a_policy_edit(tmp_path: Path) -> None:
+def edited_ladder(tmp_path: Path, old: str, new: str) -> Path:
+    """A policy folder holding the bundled penalties.toml with `old` replaced by `new`."""
     pack = tmp_path / "pack"
     pack.mkdir()
     text = (Path(policies_dir()) / "penalties.toml").read_text(encoding="utf-8")
-    (pack / "penalties.toml").write_text(text.replace("rectify_days = 14", "rectify_days = 7"), encoding="utf-8")
+    assert old in text
+    (pack / "penalties.toml").write_text(text.replace(old, new), encoding="utf-8")
+    return pack
+
+
+def test_changing_14_days_is_a_policy_edit(tmp_path: Path) -> None:
+    pack = edited_ladder(tmp_path, "rectify_days = 14", "rectify_days = 7")
     book = tmp_path / "radar.db"
     scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
     code, out, _ = run("radar", "--ledger", str(book), "--as-of", T0, "--format", "json", "--policies", str(pack))
@@ -570,10 +577,7 @@ def test_right_after_a_task_opens_the_next_offence_is_a_repeat(tmp_path: Path) -
 def test_the_next_offence_counts_the_tasks_of_the_window_a_moment_later(tmp_path: Path) -> None:
     """With a 30-day window, a task opened exactly 30 days before the as-of time no longer counts for the next
     offence; one opened a second later does."""
-    pack = tmp_path / "pack"
-    pack.mkdir()
-    text = (Path(policies_dir()) / "penalties.toml").read_text(encoding="utf-8")
-    (pack / "penalties.toml").write_text(text.replace("count = 1", "count = 1\nwindow_days = 30"), encoding="utf-8")
+    pack = edited_ladder(tmp_path, "count = 1", "count = 1\nwindow_days = 30")
     book = tmp_path / "radar.db"
     scan(book, catalog(tmp_path, "day0", MERCHANT, LINEN), T0)
 
