@@ -244,8 +244,12 @@ def _excuses(waivers: str | None, baseline: str | None, compiled: Any, as_of: An
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE", required=True,
               help="The baseline file to write (JSON).")
 @click.option("--as-of", callback=_as_of, metavar="TIME", help="Judge listings as of this time (default now).")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default="en", show_default=True,
+              help="The language of the scans it will serve: several findings at one place are told apart by "
+                   "their messages.")
 @_policy_options
-def baseline(paths: tuple[str, ...], output: str, as_of: Any, policy_dirs: tuple[str, ...], no_bundled: bool) -> None:
+def baseline(paths: tuple[str, ...], output: str, as_of: Any, lang: str, policy_dirs: tuple[str, ...],
+             no_bundled: bool) -> None:
     """Record today's findings, so that `scan --baseline FILE` fails only on new ones.
 
     A finding is recorded by rule, document id and JSON Pointer (not by file or line, which move).
@@ -258,7 +262,7 @@ def baseline(paths: tuple[str, ...], output: str, as_of: Any, policy_dirs: tuple
     from . import _as_of as default_as_of
 
     compiled = _load(policy_dirs, no_bundled)
-    report = scan_paths(list(paths), compiled, as_of=as_of or default_as_of(None),
+    report = scan_paths(list(paths), compiled, as_of=as_of or default_as_of(None), lang=lang,
                         validators=reference_validators(), exclude=_not_input(paths, output))
     if report.errors:
         for error in report.errors[:10]:

@@ -184,13 +184,13 @@ class Session:
             )
             # the listing the finding is about: the product itself, or the listing of the order item it points into
             product_id = doc_id if kind == "product" else _item_listing(doc, path) if kind == "order" else None
-            finding = Finding(rule.id, rule.family, rule.severity, rule.penalty, ref, merchant_id, path, message,
-                              remedy, product_id)
-            if self.excuses is not None:
-                finding = self.excuses.apply(finding)
+            found.append(Finding(rule.id, rule.family, rule.severity, rule.penalty, ref, merchant_id, path, message,
+                                 remedy, product_id))
+        if self.excuses is not None:  # a document's findings together: the baseline matches them so
+            found = self.excuses.apply(found)
+        for finding in found:
             tally.finding(finding)
             sink.finding(finding)
-            found.append(finding)
         if missing or failed:
             self._unevaluated(ref, merchant_id, missing, failed, unevaluated)
         return found, unevaluated

@@ -16,11 +16,15 @@ it no longer waives, and the report lists it under `expired_waivers`. A
 rule with `waivable = false` (an EPR block) cannot be waived: a waiver
 naming it is an error.
 
-A baseline (`compliance baseline PATH -o baseline.json`) records the
-fingerprints of today's findings (sha256 of rule, document id and JSON
-Pointer: not the file or line, which move); `--baseline` then marks those
-findings `"baseline": true`, so that a team adopting the checker on an
-existing catalog fails only on new ones. Neither waived nor baselined
+A baseline (`compliance baseline PATH -o baseline.json`) records today's
+findings by fingerprint (sha256 of rule, document id and JSON Pointer: not
+the file or line, which move), each with a digest of its message; `--baseline`
+then marks those findings `"baseline": true`, so that a team adopting the
+checker on an existing catalog fails only on new ones. Several findings of a
+rule may point at one place (EPR: one per country at /composition/circuit):
+a document's findings of one fingerprint are matched to the baseline's by
+message first, then one for one (a message whose figures changed), and
+those beyond the baseline's number are new. Neither waived nor baselined
 findings count for the exit status; both stay in the report.
 """
 
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import attrs
 
@@ -66,7 +70,9 @@ class Excuses:
 
     active: tuple[Waiver, ...] = ()
     expired: tuple[Waiver, ...] = ()
-    baseline: frozenset[str] = frozenset()
+    #: fingerprint -> the message digests of its findings (read_baseline); None: any number of them (a
+    #: baseline of version 1, which kept fingerprints only)
+    baseline: Mapping[str, tuple[str, ...] | None] = attrs.field(factory=dict)
     #: rules that may not be waived or baselined
     unwaivable: frozenset[str] = frozenset()
     #: the active waivers by (rule, document), in file order: a finding tries only those that may match it,
@@ -80,16 +86,53 @@ class Excuses:
             targets.setdefault((waiver.rule, waiver.document), []).append(waiver)
         return targets
 
-    def apply(self, finding: Finding) -> Finding:
+    def apply(self, findings: list[Finding]) -> list[Finding]:
+        """One document's findings, each marked waived or baselined where it is (the baseline is matched a
+        document at a time: whatever the order or the workers of a scan, the same)."""
+        out = [self._waived(f) for f in findings]
+        if self.baseline:
+            baselined = self._baselined(out)
+            out = [_marked(f, f.waived, True) if i in baselined else f for i, f in enumerate(out)]
+        return out
+
+    def _waived(self, finding: Finding) -> Finding:
         if finding.rule in self.unwaivable:
             return finding
         for waiver in self.targets.get((finding.rule, finding.document.id), ()):
             if waiver.matches(finding):
                 waived = {"reason": waiver.reason, "owner": waiver.owner, "expires": format_time(waiver.expires)}
                 return _marked(finding, waived, finding.baseline)
-        if self.baseline and finding.fingerprint() in self.baseline:
-            return _marked(finding, finding.waived, True)
         return finding
+
+    def _baselined(self, findings: list[Finding]) -> set[int]:
+        """The positions of the findings in the baseline: by fingerprint and message, then by fingerprint
+        alone while the baseline has findings of it left; beyond that, new."""
+        left: dict[str, list[str] | None] = {}
+        waiting: list[tuple[int, str]] = []
+        found: set[int] = set()
+        for i, f in enumerate(findings):
+            if f.rule in self.unwaivable:
+                continue
+            fingerprint = f.fingerprint()
+            if fingerprint not in self.baseline:
+                continue
+            if fingerprint not in left:
+                known = self.baseline[fingerprint]
+                left[fingerprint] = None if known is None else list(known)
+            messages = left[fingerprint]
+            if messages is None:  # a version-1 baseline: every finding of the fingerprint
+                found.add(i)
+            elif (digest := message_digest(f)) in messages:
+                messages.remove(digest)
+                found.add(i)
+            else:
+                waiting.append((i, fingerprint))
+        for i, fingerprint in waiting:  # its message changed (a price, a number on file): one for one
+            messages = left[fingerprint]
+            if messages:
+                messages.pop()
+                found.add(i)
+        return found
 
     def __bool__(self) -> bool:
         return bool(self.active or self.baseline)
@@ -118,7 +161,7 @@ def load_excuses(waivers: str | None, baseline: str | None, rules: Iterable[Any]
                 raise WaiverError(f"{waiver.where}: rule: {waiver.rule} cannot be waived (the rule says "
                                   "waivable = false)")
             (active if as_of < waiver.expires else expired).append(waiver)
-    prints: frozenset[str] = frozenset()
+    prints: Mapping[str, tuple[str, ...] | None] = {}
     if baseline is not None:
         prints = read_baseline(baseline)
     return Excuses(tuple(active), tuple(expired), prints, unwaivable)
@@ -151,7 +194,8 @@ def read_waivers(path: str) -> list[Waiver]:
     return out
 
 
-def read_baseline(path: str) -> frozenset[str]:
+def read_baseline(path: str) -> dict[str, tuple[str, ...] | None]:
+    """Fingerprint -> the message digests of its findings (None for a version-1 baseline: any number)."""
     try:
         with open(path, "rb") as f:
             doc = json.loads(f.read())
@@ -159,14 +203,37 @@ def read_baseline(path: str) -> frozenset[str]:
         raise WaiverError(f"{path}: cannot read: {e.strerror or e}") from None
     except ValueError as e:
         raise WaiverError(f"{path}: not a baseline (not JSON: {e})") from None
-    if not isinstance(doc, dict) or doc.get("baseline") != 1:
+    if not isinstance(doc, dict) or doc.get("baseline") not in (1, 2):
         raise WaiverError(f"{path}: not a baseline written by compliance baseline")
-    prints = doc.get("fingerprints")
-    if not isinstance(prints, list) or not all(isinstance(p, str) and len(p) == 64 for p in prints):
-        raise WaiverError(f"{path}: fingerprints: a list of sha256 hex digests is expected")
-    return frozenset(prints)
+    if doc["baseline"] == 1:
+        prints = doc.get("fingerprints")
+        if not isinstance(prints, list) or not all(_digest(p) for p in prints):
+            raise WaiverError(f"{path}: fingerprints: a list of sha256 hex digests is expected")
+        return dict.fromkeys(prints)
+    findings = doc.get("findings")
+    if not isinstance(findings, list) or not all(
+        isinstance(f, list) and len(f) == 2 and _digest(f[0]) and _digest(f[1]) for f in findings
+    ):
+        raise WaiverError(f"{path}: findings: a list of [fingerprint, message digest] (sha256 hex digests) is "
+                          "expected")
+    out: dict[str, list[str]] = {}
+    for fingerprint, message in findings:
+        out.setdefault(fingerprint, []).append(message)
+    return {fingerprint: tuple(messages) for fingerprint, messages in out.items()}
+
+
+def _digest(value: Any) -> bool:
+    return isinstance(value, str) and len(value) == 64
+
+
+def message_digest(finding: Finding) -> str:
+    import hashlib
+
+    return hashlib.sha256(finding.message.encode()).hexdigest()
 
 
 def baseline_document(findings: Iterable[Finding], metadata: dict[str, Any]) -> dict[str, Any]:
-    """What `compliance baseline` writes: the fingerprints of the findings, and what made them."""
-    return {"baseline": 1, "metadata": metadata, "fingerprints": sorted({f.fingerprint() for f in findings})}
+    """What `compliance baseline` writes: each finding's fingerprint and message digest, and what made them.
+    (Version 1 kept the fingerprints alone, so that one finding stood for any number at its place.)"""
+    return {"baseline": 2, "metadata": metadata,
+            "findings": sorted([f.fingerprint(), message_digest(f)] for f in findings)}

@@ -369,7 +369,7 @@ def test_a_waiver_applies_to_its_rule_and_document_first_in_file_order() -> None
 
     def reason(rule: str, document: str | None, path: str) -> str | None:
         finding = Finding(rule, "epr", "error", None, DocumentRef("product", document, "f.json"), None, path, "m", "r")
-        waived = excuses.apply(finding).waived
+        waived = excuses.apply([finding])[0].waived
         return waived["reason"] if waived else None
 
     excuses = Excuses((waiver("r/a", "D1", "/x", "first"), waiver("r/a", "D2", None, "other document"),

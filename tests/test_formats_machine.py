@@ -283,6 +283,11 @@ def test_sarif_fingerprints_follow_rule_document_and_pointer(fixtures_report: Re
     assert moved["locations"][0]["physicalLocation"] != original["locations"][0]["physicalLocation"]
     distinct = {(r["ruleId"], r["properties"]["document"]["id"], r["properties"]["pointer"]) for r in fixtures}
     assert len(distinct) == len({r["partialFingerprints"]["compliance/v1"] for r in fixtures})
+    # several findings of one fingerprint (EPR: one a country at one place, up to three in the fixtures) are
+    # told apart by their occurrence, the first as before
+    prints = [tuple(sorted(r["partialFingerprints"].items())) for r in fixtures]
+    assert len(prints) == len(set(prints)) > len(distinct)
+    assert {"2", "3"} == {r["partialFingerprints"].get("compliance-occurrence/v1") for r in fixtures} - {None}
 
 
 def test_sarif_in_chinese(fixtures_zh: Report, pack: Any) -> None:

@@ -127,6 +127,54 @@ def test_a_baseline_fingerprint_survives_a_move_of_the_file(tmp_path: Path) -> N
     assert 0 == run("scan", str(moved), "--baseline", str(base), "--as-of", "2022-12-28")[0]
 
 
+#: a merchant with DE WEEE on file, and its toy car: the EPR rules find one registration missing per country
+#: and kind of goods, several at one place (/composition/circuit: DE and FR WEEE)
+TOY_MERCHANT = {"kind": "merchant", "id": "M-EPR-TOYCAR", "name": "Shantou toys", "gold": True, "star_level": 2,
+                "primary_industry": "toys",
+                "epr": [{"country": "DE", "category": "packaging", "number": "DE2755553072093", "verified": True},
+                        {"country": "DE", "category": "weee", "number": "DE 23691322", "verified": True},
+                        {"country": "FR", "category": "packaging", "number": "FR423803_01UNWS", "verified": True}]}
+TOY_CAR = {"kind": "product", "id": "P-EPR-TOYCAR", "merchant_id": "M-EPR-TOYCAR", "title": "Kids ride on car",
+           "listing_type": "rts", "moq": 1, "price": {"mode": "range", "range": {"min": "89.00", "max": "92.00"}},
+           "composition": {"packaging": True, "circuit": True, "battery": True}, "created_at": "2022-10-15"}
+
+
+def test_a_new_finding_at_the_place_of_a_baselined_one_is_new(tmp_path: Path) -> None:
+    """The merchant loses its DE WEEE registration: a second finding at /composition/circuit, beside FR WEEE's.
+    The baseline kept one fingerprint (rule, document, path) for both, and excused the new one (exit 0);
+    now the document's findings are matched by message, then one for one: only FR WEEE is baselined."""
+    before = write_jsonl(tmp_path / "before" / "c.jsonl", [TOY_MERCHANT, TOY_CAR])
+    base = tmp_path / "baseline.json"
+    assert 0 == run("baseline", str(before), "-o", str(base), "--as-of", "2023-01-01")[0]
+    assert 0 == run("scan", str(before), "--baseline", str(base), "--fail-on", "warning", "--as-of", "2023-01-01")[0]
+    lost = {**TOY_MERCHANT, "epr": [r for r in TOY_MERCHANT["epr"] if r["category"] != "weee"]}
+    after = write_jsonl(tmp_path / "after" / "c.jsonl", [lost, TOY_CAR])
+    for jobs in ("1", "2"):
+        code, report, _ = run("scan", str(after), "--baseline", str(base), "--fail-on", "warning",
+                              "--format", "json", "--as-of", "2023-01-01", "--jobs", jobs)
+        assert 1 == code
+        new = [f for f in report["findings"] if not f.get("baseline")]
+        assert [("/composition/circuit", True)] == [(f["path"], "Germany" in f["message"]) for f in new]
+        assert report["summary"]["baselined"] == len(report["findings"]) - 1 > 1
+
+
+def test_a_baselined_finding_whose_figures_changed_is_still_baselined(tmp_path: Path) -> None:
+    """The bait tier of the linen dress moves from 10.00 to 9.00: its message changes, not its place; one for
+    one, it is the finding the baseline has (a version-1 baseline, fingerprints only, matches too)."""
+    first = write_json(tmp_path / "a" / "linen.json", LINEN)
+    base = tmp_path / "b.json"
+    assert 0 == run("baseline", str(first), "-o", str(base), "--as-of", "2022-12-28")[0]
+    tiers = [dict(t) for t in LINEN["price"]["tiers"]]
+    tiers[-1]["price"] = "9.00"
+    cheaper = write_json(tmp_path / "c" / "linen.json", doc(LINEN, price={"mode": "tiered", "tiers": tiers}))
+    code, report, _ = run("scan", str(cheaper), "--baseline", str(base), "--format", "json", "--as-of", "2022-12-28")
+    assert 0 == code and all(f["baseline"] for f in report["findings"]) and "9.00" in report["findings"][0]["message"]
+    old = json.loads(base.read_text())
+    version_1 = write_json(tmp_path / "v1.json", {"baseline": 1, "metadata": old["metadata"],
+                                                  "fingerprints": sorted({f for f, _ in old["findings"]})})
+    assert 0 == run("scan", str(cheaper), "--baseline", str(version_1), "--as-of", "2022-12-28")[0]
+
+
 @pytest.mark.parametrize(
     "text, problem",
     [

@@ -65,6 +65,9 @@ from ..model import DocumentRef, Finding, InputError, NotEvaluated, Report
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 FINGERPRINT = "compliance/v1"
+#: the second, third ... finding of one fingerprint (EPR: one a country at /composition/circuit): without it,
+#: a code-scanning view takes them for one result
+OCCURRENCE = "compliance-occurrence/v1"
 
 #: severity -> SARIF level
 LEVELS = {"error": "error", "warning": "warning", "advice": "note"}
@@ -113,7 +116,7 @@ def sarif_log(report: Report, *, lang: str = "en", pack: Any = None) -> dict[str
         "tool": {"driver": driver},
         "invocations": [invocation],
         "language": lang,
-        "results": [_result(f, index) for f in report.findings],
+        "results": _results(report.findings, index),
         "properties": {"metadata": dict(report.metadata), "summary": report.summary()},
     }
     return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
@@ -208,6 +211,19 @@ def _placeholders(template: str) -> str:
 
 
 # -- results and notifications ---------------------------------------------------------------
+
+
+def _results(findings: Any, index: dict[str, int]) -> list[dict[str, Any]]:
+    results = []
+    seen: dict[str, int] = {}
+    for f in findings:
+        result = _result(f, index)
+        fingerprint = result["partialFingerprints"][FINGERPRINT]
+        seen[fingerprint] = occurrence = seen.get(fingerprint, 0) + 1
+        if occurrence > 1:
+            result["partialFingerprints"][OCCURRENCE] = str(occurrence)
+        results.append(result)
+    return results
 
 
 def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
