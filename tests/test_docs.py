@@ -25,8 +25,10 @@ T = Text("t", "t")
 
 
 def test_the_page_has_policies() -> None:
-    """The page shows at least the four worked policies (a broken regex would make the rest vacuous)."""
-    assert 4 <= len(TOML_BLOCKS)
+    """The page shows its five worked policies, each fence closed (a broken regex or an open fence, which
+    left the totals example untested, would make the rest vacuous)."""
+    assert 5 <= len(TOML_BLOCKS)
+    assert 0 == PAGE.count("```") % 2 and PAGE.count("```toml") == len(TOML_BLOCKS)
 
 
 @pytest.mark.parametrize("block", TOML_BLOCKS, ids=lambda b: re.search(r'id = "([^"]+)"', b).group(1))
@@ -64,3 +66,15 @@ def test_refusals_table_is_what_the_checker_says() -> None:
         with pytest.raises(checker.PolicyError) as caught:
             compile_pack(Pack((rule,), "docs"))
         assert f"require: {reason}" in str(caught.value), expression
+
+
+def test_the_property_tests_on_the_page_run_and_hold() -> None:
+    """The page's example of a team's property tests runs as written (on the bundled pack for its folder)."""
+    (block,) = re.findall(r"```python\n(.*?)```", PAGE, re.S)
+    assert 'checker.load_policies(["my-policies/"])' in block
+    names: dict = {}
+    exec(compile(block.replace('["my-policies/"]', "[]"), "docs/policies.md", "exec"), names)  # noqa: S102
+    tests = [f for name, f in names.items() if name.startswith("test_")]
+    assert 2 == len(tests)
+    for test in tests:
+        test()
