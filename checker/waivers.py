@@ -168,7 +168,7 @@ def load_excuses(waivers: str | None, baseline: str | None, rules: Iterable[Any]
 
 
 def read_waivers(path: str) -> list[Waiver]:
-    from .policy.loader import _jsonish, parse_toml, schema_error
+    from .policy.loader import _jsonish, _schema_message, parse_toml, schema_error
     from .policy.model import PolicyError
 
     try:
@@ -182,7 +182,7 @@ def read_waivers(path: str) -> list[Waiver]:
     error = schema_error("waivers.schema.json", plain)
     if error is not None:
         where = "".join(f"[{p + 1}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path).lstrip(".")
-        raise WaiverError(f"{path}: {where or 'waivers'}: {error.message}")
+        raise WaiverError(f"{path}: {where or 'waivers'}: {_schema_message(error)}")
     out = []
     for i, raw in enumerate(plain.get("waiver", [])):
         where = f"{path}: waiver[{i + 1}]"

@@ -178,8 +178,15 @@ def test_a_baselined_finding_whose_figures_changed_is_still_baselined(tmp_path: 
 @pytest.mark.parametrize(
     "text, problem",
     [
-        (WAIVER.replace('owner = "li.wei@example.com"\n', ""), "waiver[1]: 'owner' is a required property"),
-        (WAIVER.replace("expires = 2023-01-31", 'expires = "2023-13-45"'), "waiver[1]: expires: '2023-13-45' is not a date or time"),
+        (WAIVER.replace('owner = "li.wei@example.com"\n', ""), "waiver[1]: missing 'owner'"),
+        (WAIVER.replace("expires = 2023-01-31", 'expires = "2023-13-45"'),
+         "waiver[1]: expires: '2023-13-45' is not a date or time"),
+        # it said "'next week' is too short"
+        (WAIVER.replace("expires = 2023-01-31", 'expires = "next week"'),
+         "waiver[1]: expires: 'next week' is not a date or time"),
+        # without its "/" a path never matched, silently
+        (WAIVER.replace('path = "/price', 'path = "price'),
+         "waiver[1].path: 'price/tiers/3/price' is not a JSON Pointer, empty or starting with /"),
         (WAIVER.replace("tier-anomaly/bait-tier", "tier-anomaly/nope"),
          "waiver[1]: rule: there is no rule tier-anomaly/nope in the policy pack"),
         ("[[waiver]\n", "not valid TOML"),
