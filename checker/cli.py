@@ -545,13 +545,30 @@ def _ledger(path: str, read_only: bool = False) -> Any:
 def main() -> None:
     """The console script: exit 1 means findings, so nothing else may exit 1 (SNAPSHOTS.md).
 
-    Usage errors are click's (exit 2); an error the commands do not foresee
-    (an unwritable --output, a defect) is printed in one line and exits 2.
+    Usage errors are click's (exit 2); an interrupt (^C), a report's reader that
+    went away (a closed pipe) and an error the commands do not foresee (an
+    unwritable --output, a defect) exit 2, the last two in one line.
     """
     try:
-        cli.main(prog_name="compliance")
+        # not click's main(), which exits 1 on ^C and on a closed pipe (standalone or not): 1 says "findings"
+        with cli.make_context("compliance", sys.argv[1:]) as ctx:
+            code = cli.invoke(ctx)
     except SystemExit:
         raise
+    except click.exceptions.Exit as e:  # --help, --version
+        sys.exit(e.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):  # ^C (click makes it Abort): not everything was checked
+        click.echo("compliance: interrupted; the report is incomplete", err=True)
+        sys.exit(EXIT_UNCHECKED)
+    except click.ClickException as e:  # a usage error: exit 2, as click says it
+        e.show()
+        sys.exit(e.exit_code)
+    except BrokenPipeError:  # the report's reader went away (| head): the rest is not written, quietly
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the exit's flush of what is left does not fail again
+        sys.exit(EXIT_UNCHECKED)
     except ScanStopped as e:
         click.echo(f"compliance: {e}", err=True)
         sys.exit(EXIT_UNCHECKED)
@@ -561,3 +578,4 @@ def main() -> None:
     except Exception as e:  # noqa: BLE001 - the last line of defence of the exit status
         click.echo(f"compliance: internal error: {type(e).__name__}: {e}; please report it", err=True)
         sys.exit(EXIT_UNCHECKED)
+    sys.exit(code if isinstance(code, int) else 0)  # --help, --version, a command that returns

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from checker.cli import cli
@@ -290,3 +294,24 @@ def test_the_default_jobs_count_what_a_folder_holds(tmp_path: Path) -> None:
     assert default_jobs() == _jobs(0, (str(small), str(big / "part-0"), str(big / "part-1"), str(big)))
     assert 1 == _jobs(0, ("-", str(big)))
     assert 3 == _jobs(3, (str(small),))
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_closed_pipe_or_an_interrupt_is_exit_2_never_the_findings_status(tmp_path: Path, jobs: str) -> None:
+    """click's main exited 1, the status of findings, on ^C and when the report's reader went away (| head),
+    even with --fail-on never: a CI took an interrupted or cut scan for one with findings. Both exit 2; the
+    closed pipe quietly, the interrupt saying the report is incomplete."""
+    catalog = write_jsonl(tmp_path / "c.jsonl", [doc(LINEN, id=f"P-{i}") for i in range(3000)])  # ~1 MB of text
+    command = [sys.executable, "-m", "checker", "scan", str(catalog), "--fail-on", "never", "--jobs", jobs,
+               "--as-of", AS_OF]
+    reader = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert reader.stdout is not None and reader.stdout.readline()
+    reader.stdout.close()  # as `| head -1` does
+    _, err = reader.communicate(timeout=120)
+    assert (2, b"") == (reader.returncode, err)
+    scan = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    assert scan.stdout is not None and scan.stdout.readline()  # it runs, and blocks once the pipe is full
+    scan.send_signal(signal.SIGINT)
+    _, err = scan.communicate(timeout=120)
+    assert 2 == scan.returncode
+    assert b"compliance: interrupted; the report is incomplete" in err and b"Traceback" not in err
