@@ -78,7 +78,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from .engine import MERCHANT_TEXT, Context, Session, Sink, add_sums, collect_context, metadata, needs_context
 from .model import Finding, InputError, NotEvaluated, Report, ScanStopped, Tally
 from .policy.runtime import CompiledPack, decimal_context
-from .reading import Item, Lines, Reader, parse_lines, walk
+from .reading import Item, Lines, Reader, first_time, parse_lines, walk
 
 #: documents (of the files a worker reads for its unit alone) checked and sent together
 UNIT_DOCUMENTS = 500
@@ -183,16 +183,19 @@ def _enumerated(paths: list[str], exclude: frozenset[str] = frozenset()) -> list
     place), as each worker reads them (_Reader.read): a file that grows during the scan is read by every
     worker up to this size, a file arriving in a folder by none."""
     entries: list[tuple[str, int | None] | InputError] = []
+    seen: set[tuple[int, int]] = set()
     for path in paths:
         for found in walk(path, exclude) if os.path.isdir(path) else [path]:
             if found.__class__ is InputError:
                 entries.append(found)  # type: ignore[arg-type]
                 continue
             try:
-                size: int | None = os.stat(found).st_size  # type: ignore[arg-type]
+                info = os.stat(found)  # type: ignore[arg-type]
             except OSError:  # reported by the reader, alike in every worker
-                size = None
-            entries.append((found, size))  # type: ignore[arg-type]
+                entries.append((found, None))  # type: ignore[arg-type]
+                continue
+            if first_time(found, seen, info):  # type: ignore[arg-type]  # each file once, as the serial scan
+                entries.append((found, info.st_size))  # type: ignore[arg-type]
     return entries
 
 

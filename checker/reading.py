@@ -258,6 +258,8 @@ class Reader:
             return self.done
 
     def read(self, paths: Iterable[str]) -> Iterator[Item]:
+        """Every document and error of `paths`, each file read once (first_time)."""
+        seen: set[tuple[int, int]] = set()
         for path in paths:
             if path == "-":
                 yield from self._stream(sys.stdin.buffer, "<stdin>", sniff_gzip=True)
@@ -266,9 +268,9 @@ class Reader:
                     if isinstance(found, InputError):
                         if not self.quiet:
                             yield found
-                    else:
+                    elif first_time(found, seen):
                         yield from self.read_file(found)
-            else:
+            elif first_time(path, seen):
                 yield from self.read_file(path)
 
     def read_file(self, path: str, limit: int | None = None) -> Iterator[Item]:
@@ -632,6 +634,22 @@ def _archive_reason(e: BaseException) -> str:
 
 
 # -- directories --------------------------------------------------------------
+
+
+def first_time(path: str, seen: set[tuple[int, int]], info: os.stat_result | None = None) -> bool:
+    """False for a file this scan has read already (by device and inode: named twice, a folder and a file in
+    it, a link to it), which counted its documents and findings twice (fixtures/ and a file of it: 105
+    documents of 104). A file that cannot be stat'ed is read (the reading says why)."""
+    if info is None:
+        try:
+            info = os.stat(path)
+        except OSError:
+            return True
+    key = (info.st_dev, info.st_ino)
+    if key in seen:
+        return False
+    seen.add(key)
+    return True
 
 
 def walk(top: str, exclude: frozenset[str] = frozenset()) -> Iterator[str | InputError]:

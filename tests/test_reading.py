@@ -756,3 +756,16 @@ def test_the_merchant_search_parses_the_lines_an_escape_may_hide_a_merchant_in()
              b'{"kind":"merchant","id":"M-3"}']
     found = [item[0]["id"] for item in parse_lines(Lines("c.jsonl", 1, lines), MERCHANT_TEXT, quiet=True)]
     assert found == ["M-1", "M-2", "M-3"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_named_twice_is_read_once(tmp_path: Path, jobs: str) -> None:
+    """A folder and a file in it, a file named twice, a link to a file of the folder: each file is read once
+    (fixtures/ and a file of it counted 105 documents of 104, and reported the bait tier twice)."""
+    folder = tmp_path / "catalog"
+    put(folder / "a.jsonl", lines(GOOD, product(id="G2")))
+    put(folder / "b.json", text(product(id="G3")))
+    (folder / "link-to-a.jsonl").symlink_to(folder / "a.jsonl")
+    code, out = cli_scan(str(folder), str(folder / "b.json"), str(folder), str(folder / "a.jsonl"), "--jobs", jobs)
+    assert 0 == code
+    assert (3, 0) == (out["summary"]["documents"], out["summary"]["errors"])
