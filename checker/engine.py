@@ -200,7 +200,9 @@ class Session:
         rules = self.compiled.pack.rules
         for rule_index in missing:
             rule = rules[rule_index]
-            reason = f"merchant {merchant_id} is not in the scan; the rule needs the merchant's data"
+            # the same words whichever worker met what: an invalid merchant document is among the errors
+            reason = (f"merchant {merchant_id} is not in the scan (no valid merchant document of this id); the rule "
+                      "needs the merchant's data")
             unevaluated.append(NotEvaluated(rule.id, rule.family, ref, reason))
         seen = set()
         for rule_index, error in failed:  # once per rule, however many items it failed on

@@ -138,7 +138,8 @@ def test_missing_merchant_is_not_evaluated_never_a_silent_pass(tmp_path: Path, p
     report = checker.scan([tmp_path], as_of="2022-12-28", policies=policies)
     assert [] == rules(report)
     assert [("discount-floor/gold-only", "P-PROMO",
-             "merchant M-1 is not in the scan; the rule needs the merchant's data")] == [
+             "merchant M-1 is not in the scan (no valid merchant document of this id); the rule needs the "
+             "merchant's data")] == [
         (n.rule, n.document.id, n.reason) for n in report.not_evaluated
     ]
     assert 0 == report.exit_code()
