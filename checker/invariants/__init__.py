@@ -6,6 +6,14 @@ prove the pack, whatever its rules are called, keeps the platform's promises
 boundaries systematically (every combination of the values on both sides of
 each limit) and reports the first counterexample; tests/test_rule_pack_properties.py
 runs the same predicates under Hypothesis.
+
+A case is judged as a CI scan judges it (platform.toml [judged]): it is
+rejected when the scan fails on it, with a finding of the invariant's families
+at or above the severity `--fail-on` fails on by default ("error"), or an input
+error. A rule kept but lowered to "warning" or "advice" reports what it finds
+and lets it through. And the platform's rules do not expire: each case is judged
+at several times, from when the platform's rule starts to apply to years ahead,
+so a rule a pack limits in time (effective_from, effective_until) is caught too.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from typing import Any, Callable, Iterator
 
 import attrs
 
+from ..model import SEVERITIES, Report
 from ..policy.runtime import CompiledPack, fn_add_months
 from ..values import PLATFORM_TZ, parse_time
 
@@ -53,7 +62,101 @@ class Invariant:
     needs_ladder: bool = False
 
 
+# -- how a case is judged: when, and what counts as rejected -------------------------------
+
+
+def judging_times(
+    spec: dict[str, Any], since: _dt.datetime, own: _dt.datetime, today: _dt.datetime | None = None
+) -> list[_dt.datetime]:
+    """The times a case is judged at, in order: `since`, when the platform's rule starts to apply; the
+    case's own date (not before `since`); today (default now, to the second, as a --as-of would be
+    written); and [judged] years_ahead years from today. A pack's rule that ends (effective_until =
+    2023-01-01: not today) or starts late (effective_from = 2022-12-02: not on 2022-12-01) misses one."""
+    if today is None:
+        today = _dt.datetime.now(PLATFORM_TZ).replace(microsecond=0)
+    ahead = fn_add_months(today, 12 * spec["judged"]["years_ahead"])
+    return sorted({since, max(own, since), today, ahead})
+
+
+@attrs.frozen
+class Verdict:
+    """What a scan of one case makes of it, for the invariant's families: `rejecting`, what fails the scan
+    (findings at or above [judged] rejected_severity, the default --fail-on, and input errors); `lower`,
+    the families' findings below it, as (rule, severity): reported, but the scan passes."""
+
+    families: tuple[str, ...]
+    threshold: str
+    rejecting: tuple[str, ...]
+    lower: tuple[tuple[str, str], ...]
+
+    @property
+    def rejected(self) -> bool:
+        return bool(self.rejecting)
+
+    def why(self) -> str:
+        """Why the case is rejected or accepted, for a counterexample."""
+        if self.rejecting:
+            return "rejected by " + ", ".join(self.rejecting)
+        families = " or ".join(self.families)
+        if not self.lower:
+            return f"no {families} finding"
+        one = len(self.lower) == 1
+        rules = ", ".join(rule for rule, _ in self.lower)
+        levels = " and ".join(sorted({level for _, level in self.lower}, key=SEVERITIES.index))
+        failing = " or ".join(reversed(SEVERITIES[SEVERITIES.index(self.threshold):]))
+        return (f"its {families} finding{'' if one else 's'} ({rules}) {'is' if one else 'are'} of severity {levels}, "
+                f"and only {failing} fails a scan (--fail-on {self.threshold}, the default)")
+
+
+def verdict(report: Report, families: tuple[str, ...], spec: dict[str, Any]) -> Verdict:
+    """The verdict of a scan (`report`) on one case (tests/test_rule_pack_properties.py uses it too)."""
+    threshold = spec["judged"]["rejected_severity"]
+    floor = SEVERITIES.index(threshold)
+    mine = [f for f in report.findings if f.family in families]
+    rejecting = [f.rule for f in mine if SEVERITIES.index(f.severity) >= floor]
+    rejecting += [f"an input error at {e.pointer or '/'} ({e.reason})" for e in report.errors]
+    lower = [(f.rule, f.severity) for f in mine if SEVERITIES.index(f.severity) < floor]
+    return Verdict(families, threshold, tuple(dict.fromkeys(rejecting)), tuple(dict.fromkeys(lower)))
+
+
+def scan_case(pack: CompiledPack, documents: list[dict[str, Any]], when: _dt.datetime) -> Report:
+    """checker.check(documents, as_of=when, policies=pack), without its copy of the documents into plain
+    JSON values: the cases are built plain, and are not changed by a check. The sweeps check a few
+    thousand cases (864 promotions at 3 times), and verify runs in a pre-commit hook: the copy was half
+    the time (0.03 s of 0.06 s per 864 cases). tests/test_invariants_review.py checks they agree."""
+    from ..engine import Context, Session, collect_context, needs_context
+
+    items = [(doc, "<input>", None, i) for i, doc in enumerate(documents)]
+    context = collect_context(items, pack.validators, pack, when) if needs_context(pack) else Context()
+    session = Session(pack, as_of=when, context=context)
+    session.feed(items)
+    return session.report()
+
+
+def out_of_force(pack: CompiledPack, families: tuple[str, ...], when: _dt.datetime) -> str:
+    """The rules of `families` that do not apply at `when` (effective_from, effective_until), as the end
+    of a counterexample: why a pack accepts at one time what it rejects at another."""
+    notes = []
+    for rule in pack.pack.rules:
+        if rule.family not in families:
+            continue
+        if rule.effective_from is not None and when < rule.effective_from:
+            notes.append(f"{rule.id} applies only from {_shown(rule.effective_from)}")
+        elif rule.effective_until is not None and when >= rule.effective_until:
+            notes.append(f"{rule.id} applies only until {_shown(rule.effective_until)}")
+    return f"; {', '.join(notes)}, but the platform's rules do not expire" if notes else ""
+
+
+def _shown(when: _dt.datetime) -> str:
+    return when.astimezone(PLATFORM_TZ).isoformat()
+
+
 # -- discount-floor: promotions ------------------------------------------------------------
+
+#: the families whose findings reject a member-price promotion, and an order at member price (a price above
+#: the promised member price is fake-price/member-price-above-discount, RULES.md 6.6)
+FLOOR = ("discount-floor",)
+MEMBER_ORDERS = ("discount-floor", "fake-price")
 
 
 def promotion_case(
@@ -104,50 +207,71 @@ def promotion_cases(spec: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 def _promotions(pack: CompiledPack, spec: dict[str, Any]) -> Violation | None:
-    import checker
-
+    since = parse_time(spec["discount_floor"]["earliest_start"])  # member prices exist from then on (RULES.md 6.4)
+    today = _dt.datetime.now(PLATFORM_TZ).replace(microsecond=0)
     for case in promotion_cases(spec):
-        report = checker.check(promotion_case(**case), as_of="2022-12-28", policies=pack)
-        accepted = not [f for f in report.findings if f.family == "discount-floor"] and not report.errors
-        if accepted != promotion_allowed(spec, **case):
-            shown = ", ".join(f"{k}={v.astimezone(PLATFORM_TZ).isoformat() if isinstance(v, _dt.datetime) else v}"
-                              for k, v in case.items())
-            verdict = "accepted" if accepted else "rejected"
-            return Violation("discount-floor/promotions", f"the pack {verdict} a member-price promotion with {shown}")
+        allowed = promotion_allowed(spec, **case)
+        documents = promotion_case(**case)
+        # a product is judged at the scan's --as-of: from the promotion's start (or 2022-12-01) to years ahead
+        for when in judging_times(spec, since, case["start"], today):
+            found = verdict(scan_case(pack, documents, when), FLOOR, spec)
+            if found.rejected == allowed:
+                shown = ", ".join(f"{k}={_shown(v) if isinstance(v, _dt.datetime) else v}" for k, v in case.items())
+                return Violation(
+                    "discount-floor/promotions",
+                    f"the pack {'rejected' if allowed else 'accepted'} a member-price promotion with {shown}, "
+                    f"as of {_shown(when)}: {found.why()}{'' if allowed else out_of_force(pack, FLOOR, when)}",
+                )
     return None
 
 
 # -- discount-floor: orders at member price ---------------------------------------------------
 
 
-def order_case(*, level: str, unit_price: Decimal, discount: Decimal) -> list[dict[str, Any]]:
+#: an order's own date: its rules judge it at its created_at (not the scan's --as-of)
+ORDER_DATE = _dt.datetime(2022, 12, 28, tzinfo=PLATFORM_TZ)
+
+
+def order_case(
+    *, level: str, unit_price: Decimal, discount: Decimal, created_at: _dt.datetime = ORDER_DATE
+) -> list[dict[str, Any]]:
+    """A Gold merchant and an order of 10 units at member price, `created_at` (its rules' clock), on a 6.00
+    listing whose member price runs from 2022-12-01 for 4 months, and on for a month after an order placed
+    later: the order is at a member price the page offered when it was placed."""
+    start = _dt.datetime(2022, 12, 1, tzinfo=PLATFORM_TZ)
+    end = max(fn_add_months(start, 4), fn_add_months(created_at, 1))
     listing = {"id": "P-INV", "merchant_id": "M-INV", "listing_type": "rts", "moq": 1, "created_at": "2022-10-15",
                "price": {"mode": "tiered", "tiers": [{"min_qty": 1, "price": "6.00"}]},
                "promotions": [{"id": "PR-INV", "type": "member-price", "audience": "L2+", "discount": str(discount),
-                               "start": "2022-12-01", "end": "2023-04-01"}]}
+                               "start": start.isoformat(), "end": end.isoformat()}]}
     order = {"kind": "order", "id": "O-INV", "type": "order", "merchant_id": "M-INV",
-             "buyer": {"id": "B-INV", "level": level}, "created_at": "2022-12-28",
+             "buyer": {"id": "B-INV", "level": level}, "created_at": created_at.isoformat(),
              "items": [{"listing": listing, "quantity": 10, "unit_price": str(unit_price), "member_price": True}]}
     merchant = {"kind": "merchant", "id": "M-INV", "gold": True, "star_level": 1, "primary_industry": "home-goods"}
     return [merchant, order]
 
 
 def _orders(pack: CompiledPack, spec: dict[str, Any]) -> Violation | None:
-    import checker
-
     floor = spec["discount_floor"]
     page = Decimal("6.00")
     lowest = page * Decimal(floor["min_discount"]) / 10
     prices = sorted({lowest - Decimal("0.01"), lowest, page * Decimal("0.5"), page * Decimal("0.95"), page})
+    # an order is judged at its created_at: placed from 2022-12-01 (member prices start) to years ahead
+    times = judging_times(spec, parse_time(floor["earliest_start"]), ORDER_DATE)
     for level, unit_price, discount in itertools.product(("L0", "L1", "L2", "L4"), prices, (Decimal("9.5"),)):
-        report = checker.check(order_case(level=level, unit_price=unit_price, discount=discount), policies=pack)
-        accepted = not [f for f in report.findings if f.family in ("discount-floor", "fake-price")] and not report.errors
-        if accepted and (level not in floor["member_levels"] or unit_price < lowest):
-            return Violation(
-                "discount-floor/member-orders",
-                f"the pack accepted an order at member price from an {level} buyer at {unit_price} "
-                f"(page price {page}, floor {lowest})",
-            )
+        if level in floor["member_levels"] and unit_price >= lowest:
+            continue  # allowed: the invariant is only that what is accepted is allowed
+        for when in times:
+            report = scan_case(pack, order_case(level=level, unit_price=unit_price, discount=discount,
+                                                created_at=when), when)
+            found = verdict(report, MEMBER_ORDERS, spec)
+            if not found.rejected:
+                return Violation(
+                    "discount-floor/member-orders",
+                    f"the pack accepted an order at member price from an {level} buyer at {unit_price} "
+                    f"(page price {page}, floor {lowest}), created at {_shown(when)}: {found.why()}"
+                    f"{out_of_force(pack, MEMBER_ORDERS, when)}",
+                )
     return None
 
 
@@ -231,10 +355,12 @@ def _has_ladder(pack: CompiledPack) -> bool:
 INVARIANTS = [
     Invariant("discount-floor/promotions",
               "a member-price promotion is accepted exactly when it is 1-9.5折, lasts 4 months from 2022-12-01 "
-              "or later, for L2+, on a Gold merchant's RTS listing without country pricing (RULES.md 6.1-6.5)",
+              "or later, for L2+, on a Gold merchant's RTS listing without country pricing (RULES.md 6.1-6.5); "
+              "rejected is an error finding, scanned at any time from 2022-12-01 on",
               _promotions, ("discount-floor",)),
     Invariant("discount-floor/member-orders",
-              "an order accepted at member price is an L2+ buyer's, at no less than 1折 of the page price (RULES.md 6.6)",
+              "an order accepted at member price is an L2+ buyer's, at no less than 1折 of the page price "
+              "(RULES.md 6.6); rejected is an error finding, for an order placed at any time from 2022-12-01 on",
               _orders, ("discount-floor",)),
     Invariant("radar/penalty-classes",
               "every rule with a penalty names a class of the penalty ladder that covers its family (RULES.md 7)",
