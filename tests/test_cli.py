@@ -315,3 +315,22 @@ def test_a_closed_pipe_or_an_interrupt_is_exit_2_never_the_findings_status(tmp_p
     _, err = scan.communicate(timeout=120)
     assert 2 == scan.returncode
     assert b"compliance: interrupted; the report is incomplete" in err and b"Traceback" not in err
+
+
+def test_the_text_report_groups_many_rules_not_evaluated_and_totals_the_families(tmp_path: Path) -> None:
+    """A catalog without its merchants' file: one line a rule and document was 44,786 lines for 50,000
+    documents. Over 20, the text groups them by reason (json lists each); the summary names the families."""
+    from checker.formats.text import GROUP_OVER
+
+    products = [doc(LINEN, id=f"P-{i}", merchant_id=f"M-{i % 3}", promotions=[
+        {"id": "PR", "type": "member-price", "audience": "L2+", "discount": "9.5", "start": "2022-12-01",
+         "end": "2023-04-01"}]) for i in range(30)]
+    catalog = write_jsonl(tmp_path / "c.jsonl", products)
+    code, out, _ = run("scan", str(catalog), "--as-of", AS_OF)
+    _, report, _ = run("scan", str(catalog), "--as-of", AS_OF, "--format", "json")
+    skipped = json.loads(report)["not_evaluated"]
+    assert len(skipped) > GROUP_OVER
+    grouped = [line for line in out.splitlines() if " of them: merchant M-" in line]
+    assert 3 == len(grouped)  # one a missing merchant
+    assert len(skipped) == sum(int(line.split()[0]) for line in grouped)
+    assert "by family: discount-floor 30, tier-anomaly 30" == out.splitlines()[-1]  # the most first, then by name
