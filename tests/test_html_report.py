@@ -28,6 +28,8 @@ from checker.formats import render
 from checker.model import DocumentRef, Finding, InputError, NotEvaluated, Report
 
 from .conftest import ROOT
+from .test_formats_waivers import excused_catalog
+from .test_formats_waivers import run as run_cli
 
 AS_OF = "2022-12-28"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -323,6 +325,58 @@ def test_empty_report_and_determinism(scanned: Report, pack: Any) -> None:
     assert html_format.render(scanned, pack=pack) == html_format.render(scanned, pack=pack)
 
 
+@pytest.fixture(scope="module")
+def excused(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """test_formats_waivers' catalog (P-LINEN waived, P-BASE in the baseline, P-NEW counted: its waiver
+    expired) scanned with --waivers and --baseline: the page in English and Chinese, and the JSON."""
+    root = tmp_path_factory.mktemp("excused")
+    catalog, waivers, baseline = excused_catalog(root)
+    out: dict[str, Any] = {}
+    for name, fmt, lang in (("html", "html", "en"), ("zh", "html", "zh"), ("json", "json", "en")):
+        code, text = run_cli("scan", str(catalog), "--waivers", str(waivers), "--baseline", str(baseline),
+                             "--format", fmt, "--lang", lang, "--as-of", AS_OF)
+        assert 1 == code
+        out[name] = json.loads(text) if fmt == "json" else text
+    out["file"] = root / "report.html"
+    out["file"].write_text(out["html"], encoding="utf-8")
+    return out
+
+
+def test_waived_baselined_and_expired_waivers_are_counted_listed_and_filterable(excused: dict[str, Any]) -> None:
+    """The JSON summary's waived, baselined and expired_waivers counts are on the page; each expired waiver
+    has a row, before the charts (what a lead whose job began to fail looks for); a filter picks the
+    findings that count, the waived or the baselined."""
+    markup, output = excused["html"], excused["json"]
+    page = Page(markup)
+    summary = output["summary"]
+    assert (1, 1, 1) == (summary["waived"], summary["baselined"], summary["expired_waivers"])
+    assert {key: summary[key] for key in ("waived", "baselined", "expired_waivers")} == {
+        key: int(page.ids[f"count-{key.replace('_', '-')}"]) for key in ("waived", "baselined", "expired_waivers")}
+    assert '<div class="stat bad"><b id="count-expired-waivers">' in markup  # shown as the errors are
+    (row,) = page.rows["expired-waivers"]
+    waiver = output["expired_waivers"][0]
+    for text in (waiver["where"], waiver["rule"], waiver["document"], waiver["path"], waiver["expires"],
+                 waiver["reason"], waiver["owner"]):
+        assert text in row["text"]
+    assert markup.index('id="expired-waivers"') < markup.index('id="overview"')
+    assert ["", "open", "waived", "baseline"] == page.options["filter-status"]
+    marks = [("data-waived" in r, "data-baseline" in r) for r in page.rows["findings"]]
+    assert [(True, False), (False, True), (False, False)] == marks
+    assert 2 == markup.count("<script>")
+    zh = Page(excused["zh"])
+    assert [] == [text for _, text in zh.headings if text != "#" and not CJK.search(text)]
+
+
+def test_without_waivers_or_baseline_the_page_has_no_status(scanned: Report, pack: Any) -> None:
+    """A scan without --waivers or --baseline: no counts of them, no status filter, no expired waivers;
+    the script is the one the page always had."""
+    markup = html_format.render(scanned, pack=pack)
+    page = Page(markup)
+    assert not {"count-waived", "count-baselined", "count-expired-waivers"} & set(page.ids)
+    assert "filter-status" not in page.options and "expired-waivers" not in page.rows
+    assert "status" not in markup.split("<script>")[-1]
+
+
 # -- in a real browser
 
 
@@ -451,3 +505,22 @@ def test_browser_pages_a_long_report(tmp_path: Path, browser: Any) -> None:
     page.select_option("#filter-merchant", "M-01")
     assert ("411", 411) == (page.inner_text("#count-visible"), visible_rows(page))
     assert [] == dialogs
+
+
+@needs_chromium
+def test_browser_filter_by_status(excused: dict[str, Any], browser: Any, tmp_path: Path) -> None:
+    """The status filter shows the findings that count, the waived or the baselined, from the menu or
+    from the URL (#status=open)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(excused["file"].as_uri())
+    assert 3 == visible_rows(page) and page.is_visible("#expired-waivers")
+    for status, document in (("open", "P-NEW"), ("waived", "P-LINEN"), ("baseline", "P-BASE")):
+        page.select_option("#filter-status", status)
+        assert (1, "1") == (visible_rows(page), page.inner_text("#count-visible"))
+        assert document in page.locator("#findings tbody tr:visible").inner_text()
+        assert page.url.endswith(f"#status={status}")
+    page.click("#filter-reset")
+    assert 3 == visible_rows(page)
+    dom = dump_dom(excused["file"].as_uri() + "#status=open", tmp_path / "profile")
+    (row,) = dom.visible()
+    assert "P-NEW" in row["text"] and "1" == dom.ids["count-visible"]

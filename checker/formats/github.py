@@ -13,8 +13,15 @@ The mapping, in report order:
 - a rule not evaluated: `::notice file=F,line=L,title=RULE not evaluated::<reason>`,
   or `::error ... title=RULE failed::<reason>` when the rule failed on the
   document (exit status 2);
+- an expired waiver (--waivers; the report's `expired_waivers`):
+  `::warning file=W,title=waiver expired: RULE::<rule> <document> [<path>]: expired
+  <time>, no longer waives`, its reason and owner on the lines after; W the
+  waiver file. A warning, not an error: the findings it no longer waives
+  are errors (or warnings) of their own, and this line says why they are back;
 - last, one plain line (no command): "compliance: N document(s) checked, ...",
-  the summary of `--format text`.
+  the summary of `--format text`, and, when findings were waived or
+  baselined or a waiver expired, a second: "compliance: W waived, B in the
+  baseline (not counted for the exit status), E waiver(s) expired".
 
 `file` and `line` are left out where there is no file ("<stdin>", "<input>").
 Escaping as GitHub's toolkit does: in the data, % -> %25, CR -> %0D, LF ->
@@ -30,10 +37,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import Report
+from .sarif import waiver_file
 
 COMMANDS = {"error": "error", "warning": "warning", "advice": "notice"}
 
-_WORDS = {
+_WORDS: dict[str, dict[str, Any]] = {
     "en": {
         "fix": "fix",
         "invalid": "invalid input",
@@ -43,6 +51,10 @@ _WORDS = {
                    "{errors} unreadable or invalid, {not_evaluated} rule(s) not evaluated",
         "clean": "no findings",
         "severity": {"error": "error", "warning": "warning", "advice": "advice"},
+        "expired_title": "waiver expired: {rule}",
+        "expired": "{rule} {document}{path}: expired {expires}, no longer waives\nreason: {reason}\nowner: {owner}",
+        "excused": "compliance: {waived} waived, {baselined} in the baseline (not counted for the exit status), "
+                   "{expired_waivers} waiver(s) expired",
     },
     "zh": {
         "fix": "整改",
@@ -53,6 +65,9 @@ _WORDS = {
                    "{not_evaluated}条规则未评估",
         "clean": "未发现问题",
         "severity": {"error": "错误", "warning": "警告", "advice": "建议"},
+        "expired_title": "豁免已过期：{rule}",
+        "expired": "{rule} {document}{path}：已于 {expires} 过期，不再豁免\n原因：{reason}\n负责人：{owner}",
+        "excused": "compliance：{waived}个已豁免，{baselined}个在基线内（不计入退出状态），{expired_waivers}个豁免已过期",
     },
 }
 
@@ -74,11 +89,17 @@ def render(report: Report, *, lang: str = "en", color: bool = False, pack: Any =
     for n in report.not_evaluated:
         title = words["failed" if n.failed else "not_evaluated"].format(rule=n.rule)
         lines.append(command("error" if n.failed else "notice", n.reason, *n.document.file_and_line(), title=title))
+    for w in report.expired_waivers:
+        entry = w.to_dict()
+        data = words["expired"].format(**{**entry, "path": f" {w.path}" if w.path else ""})
+        lines.append(command("warning", data, waiver_file(w.where), None, title=words["expired_title"].format(rule=w.rule)))
     summary = report.summary()
     sev = ", ".join(
         f"{count} {words['severity'][name]}" for name, count in summary["by_severity"].items() if count
     ) or words["clean"]
     lines.append(words["summary"].format(sev=sev, **summary))
+    if summary["waived"] or summary["baselined"] or summary["expired_waivers"]:
+        lines.append(words["excused"].format(**summary))
     return "\n".join(lines) + "\n"
 
 

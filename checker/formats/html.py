@@ -2,8 +2,9 @@
 
 The page carries everything inline and fetches nothing: CSS, a few lines of
 vanilla JavaScript (filter the findings by text, family, severity and
-merchant; `#family=epr&severity=error&merchant=M-1&q=text` in the URL sets
-the filter, so a filtered view can be shared) and SVG bar charts. A
+merchant, and, when some are waived or in the baseline, by whether they
+count; `#family=epr&severity=error&merchant=M-1&status=open&q=text` in the
+URL sets the filter, so a filtered view can be shared) and SVG bar charts. A
 Content-Security-Policy meta tag forbids any load from outside, should a
 browser ever be asked to.
 
@@ -16,9 +17,18 @@ Counts a test or a script can read back from the DOM:
   `<g data-key=... data-count=...>` per bar (the merchant chart's last bar,
   "others", has `data-others`);
 - `#top-rules` rows: `data-rule`, and `<td data-count>`;
-- `#findings` rows: `data-family`, `data-severity`, `data-merchant`; every
-  finding has a row, in the report's order. `#errors` and `#not-evaluated`
-  have a row per entry.
+- `#findings` rows: `data-family`, `data-severity`, `data-merchant`, and
+  `data-waived` or `data-baseline` on an accepted finding; every finding
+  has a row, in the report's order. `#errors` and `#not-evaluated` have a
+  row per entry.
+
+With --waivers or --baseline, when a finding was waived or baselined or a
+waiver has expired (a page without them is as it was, byte for byte):
+`#count-waived`, `#count-baselined` and `#count-expired-waivers` are the
+summary's counts; `#filter-status` filters the findings by "open" (counted
+for the exit status), "waived" or "baseline"; and `#expired-waivers`, right
+after the scan's counts, has a row (`data-expired-waiver`) per waiver that
+expired and no longer waives: what a lead whose job began to fail looks for.
 
 A pure renderer: no I/O, no clock (the report's metadata says when the
 listings were judged; a `generated_at` in it is shown when the caller adds
@@ -100,6 +110,17 @@ _WORDS = {
         "lacked": "lacked data",
         "no_not_evaluated": "Every rule that applied was evaluated.",
         "no_merchant": "(no merchant)",
+        "waived_count": "Waived",
+        "baselined_count": "In the baseline",
+        "expired_count": "Expired waivers",
+        "all_statuses": "All findings",
+        "open": "Counted for the exit status",
+        "status_waived": "Waived",
+        "status_baseline": "In the baseline",
+        "expired_waivers": "Expired waivers (no longer waive)",
+        "expired_note": "These waivers expired as of the scan: the findings they named count again.",
+        "waiver": "Waiver",
+        "expired_at": "Expired",
     },
     "zh": {
         "title": "合规审计报告",
@@ -159,6 +180,17 @@ _WORDS = {
         "lacked": "缺少数据",
         "no_not_evaluated": "适用的规则均已评估。",
         "no_merchant": "（无商家）",
+        "waived_count": "已豁免",
+        "baselined_count": "基线内",
+        "expired_count": "已过期的豁免",
+        "all_statuses": "全部问题",
+        "open": "计入退出状态",
+        "status_waived": "已豁免",
+        "status_baseline": "基线内",
+        "expired_waivers": "已过期的豁免（不再生效）",
+        "expired_note": "以下豁免在本次扫描时已过期：其所列的问题重新计入。",
+        "waiver": "豁免",
+        "expired_at": "过期时间",
     },
 }
 _SEVERITY_ZH = {"error": "错误", "warning": "警告", "advice": "建议"}
@@ -242,24 +274,26 @@ tr{break-inside:avoid}
 
 # Reads the filter from the URL hash at load, writes it back on change. Shows at most PAGE
 # matching rows at a time ("show more"): a browser lays out 100,000 table rows in minutes, 500 at once.
-_JS = """
+# The @STATUS...@ marks are where the status filter goes (_js): a page without waived or baselined
+# findings has none, and its script stays what it was.
+_JS_TEMPLATE = """
 (function () {
   var table = document.getElementById("findings");
   if (!table) return;
   var PAGE = 500, limit = PAGE, timer = 0, texts = null;
   var rows = Array.prototype.slice.call(table.tBodies[0].rows);
   var box = {q: document.getElementById("filter-text"), family: document.getElementById("filter-family"),
-             severity: document.getElementById("filter-severity"), merchant: document.getElementById("filter-merchant")};
+             severity: document.getElementById("filter-severity"), merchant: document.getElementById("filter-merchant")@STATUS_BOX@};
   var matching = document.getElementById("count-visible"), more = document.getElementById("filter-more");
   function apply(paging) {
     if (!paging) limit = PAGE;
-    var q = box.q.value.trim().toLowerCase(), f = box.family.value, s = box.severity.value, m = box.merchant.value;
+    var q = box.q.value.trim().toLowerCase(), f = box.family.value, s = box.severity.value, m = box.merchant.value@STATUS_VALUE@;
     if (q && !texts) texts = rows.map(function (r) { return r.textContent.toLowerCase(); });
     var n = 0;
     for (var i = 0; i < rows.length; i++) {
       var d = rows[i].dataset;
       var ok = (!f || d.family === f) && (!s || d.severity === s) && (!m || d.merchant === m) &&
-               (!q || texts[i].indexOf(q) >= 0);
+               (!q || texts[i].indexOf(q) >= 0)@STATUS_TEST@;
       var show = ok && n < limit;
       if (rows[i].hidden === show) rows[i].hidden = !show;
       if (ok) n++;
@@ -279,7 +313,7 @@ _JS = """
     clearTimeout(timer);
     timer = setTimeout(apply, rows.length > 5000 ? 250 : 0);
   });
-  ["family", "severity", "merchant"].forEach(function (k) { box[k].addEventListener("change", function () { apply(); }); });
+  ["family", "severity", "merchant"@STATUS_KEY@].forEach(function (k) { box[k].addEventListener("change", function () { apply(); }); });
   more.addEventListener("click", function () { limit += PAGE; apply(true); });
   document.getElementById("filter-reset").addEventListener("click", function () {
     for (var k in box) box[k].value = "";
@@ -300,6 +334,25 @@ _JS = """
   apply();
 })();
 """
+#: the status filter's pieces: "open" rows have neither data-waived nor data-baseline
+_STATUS_JS = {
+    "@STATUS_BOX@": ',\n             status: document.getElementById("filter-status")',
+    "@STATUS_VALUE@": ", a = box.status.value",
+    "@STATUS_TEST@": ' &&\n               (!a || (a === "open" ? d.waived === undefined && d.baseline === undefined : d[a] !== undefined))',
+    "@STATUS_KEY@": ', "status"',
+}
+
+
+def _js(status: bool) -> str:
+    """The page's script, with the status filter or without."""
+    out = _JS_TEMPLATE
+    for mark, piece in _STATUS_JS.items():
+        out = out.replace(mark, piece if status else "")
+    return out
+
+
+_JS = _js(False)
+_JS_STATUS = _js(True)
 
 
 def _e(value: Any) -> str:
@@ -354,14 +407,16 @@ def render(report: Report, *, lang: str = "en", color: bool = False, pack: Any =
     summary = report.summary()
     families = list(FAMILIES) + sorted(k for k in summary["by_family"] if k not in FAMILIES)
     merchants = _ranked(Counter(f.merchant_id or "" for f in report.findings))
+    accepted = bool(summary["waived"] or summary["baselined"])
     return "".join(
         (
             _head(report.metadata, words, lang),
             _scan(summary, report.metadata, words, sev),
+            _expired(report, words),
             _overview(report, summary, families, merchants, words, sev, getattr(pack, "pack", pack), lang),
             _findings(report, summary, families, merchants, words, sev),
             _unchecked(report, words),
-            f"</main>\n<script>{_JS}</script>\n</body>\n</html>\n",
+            f"</main>\n<script>{_JS_STATUS if accepted else _JS}</script>\n</body>\n</html>\n",
         )
     )
 
@@ -400,6 +455,17 @@ def _scan(summary: dict[str, Any], meta: dict[str, Any], words: dict[str, str], 
         value = summary[key.replace("-", "_")]
         out.append(f'<div class="stat{" bad" if bad else ""}"><b id="count-{key}">{value}</b>'
                    f"<span>{_e(words[word])}</span></div>")
+    # accepted findings and expired waivers: shown when there are any (without --waivers or --baseline
+    # there never are, and the page stays as it was)
+    if summary["waived"] or summary["baselined"] or summary["expired_waivers"]:
+        for key, word, bad in (
+            ("waived", "waived_count", False),
+            ("baselined", "baselined_count", False),
+            ("expired-waivers", "expired_count", summary["expired_waivers"] > 0),
+        ):
+            value = summary[key.replace("-", "_")]
+            out.append(f'<div class="stat{" bad" if bad else ""}"><b id="count-{key}">{value}</b>'
+                       f"<span>{_e(words[word])}</span></div>")
     for name, count in summary["by_severity"].items():
         out.append(f'<div class="stat"><b id="count-severity-{_e(name)}">{count}</b><span>{_e(sev(name))}</span></div>')
     out.append('</div><div class="card"><dl class="meta" id="metadata">')
@@ -501,6 +567,7 @@ def _findings(
         _options("family", words["all_families"], [(k, f"{k} ({summary['by_family'].get(k, 0)})") for k in families]),
         _options("severity", words["all_severities"], [(k, f"{sev(k)} ({n})") for k, n in summary["by_severity"].items()]),
         _options("merchant", words["all_merchants"], [(m, f"{m} ({n})") for m, n in merchants if m]),
+        _status_options(summary, words),
         f'<button type="button" id="filter-reset">{_e(words["reset"])}</button><output>{showing}</output></div>',
         (
             '<table id="findings"><colgroup><col><col><col><col><col><col><col></colgroup><thead><tr>'
@@ -533,6 +600,38 @@ def _findings(
     if not report.findings:
         out.append(f'<p class="note">{_e(words["no_findings"])}</p>')
     out.append("</section>\n")
+    return "".join(out)
+
+
+def _status_options(summary: dict[str, Any], words: dict[str, str]) -> str:
+    """The filter by whether a finding counts: only where some do not (a row is waived or baselined,
+    never both: the waiver wins, as in the summary's counts)."""
+    waived, baselined = summary["waived"], summary["baselined"]
+    if not waived and not baselined:
+        return ""
+    return _options("status", words["all_statuses"], [
+        ("open", f"{words['open']} ({summary['findings'] - waived - baselined})"),
+        ("waived", f"{words['status_waived']} ({waived})"),
+        ("baseline", f"{words['status_baseline']} ({baselined})"),
+    ])
+
+
+def _expired(report: Report, words: dict[str, str]) -> str:
+    """The waivers that expired: they no longer waive, and their findings count again."""
+    if not report.expired_waivers:
+        return ""
+    out = [(
+        f'<section id="expired-waivers-section"><h2>{_e(words["expired_waivers"])}</h2>'
+        f'<table id="expired-waivers"><thead><tr><th>{_e(words["waiver"])}</th><th>{_e(words["rule"])}</th>'
+        f'<th>{_e(words["document"])}</th><th>{_e(words["expired_at"])}</th><th>{_e(words["reason"])}</th>'
+        "</tr></thead><tbody>\n"
+    )]
+    for w in report.expired_waivers:
+        entry = w.to_dict()
+        out.append(f"<tr data-expired-waiver><td>{_e(w.where)}<td><code>{_e(w.rule)}</code><td>{_e(w.document)}"
+                   + (f"<small>{_e(w.path)}</small>" if w.path else "")
+                   + f"<td>{_e(entry['expires'])}<td>{_e(w.reason)}<small>{_e(w.owner)}</small></tr>\n")
+    out.append(f'</tbody></table><p class="note">{_e(words["expired_note"])}</p></section>\n')
     return "".join(out)
 
 

@@ -20,16 +20,25 @@ Its test cases, in this order:
   other problems of the document, one a line);
 - one per rule not evaluated: classname the document kind, name "<rule>:
   <kind> <id> (<source>)", a `<skipped>` with the reason, or, when the rule
-  failed on the document (exit status 2), an `<error type="rule-failed">`.
+  failed on the document (exit status 2), an `<error type="rule-failed">`;
+- one per expired waiver (--waivers; the report's `expired_waivers`):
+  classname "waiver", name "<where>: <rule> <document> [<path>]", a
+  `<skipped>` saying when it expired, with its reason and owner. Skipped,
+  not failed: the waiver itself fails nothing, the findings it no longer
+  waives are failures of their documents; the test case says why they are
+  back.
 
 So the counts (on `<testsuites>` and `<testsuite>` alike) are:
 tests = documents with findings + (1 if any document has none) + input
-errors + rules not evaluated; failures = documents with findings (a
-document whose findings are all waived or in the baseline passes, with them
-in its system-out);
+errors + rules not evaluated + expired waivers; failures = documents with
+findings (a document whose findings are all waived or in the baseline
+passes, with them in its system-out);
 errors = input errors + rules that failed; skipped = rules not evaluated
-that did not fail. A document is (source, kind, id): two copies of one
-document in one JSON array file are one test case.
+that did not fail + expired waivers. A document is (source, kind, id): two
+copies of one document in one JSON array file are one test case. When
+anything was waived, baselined or has expired, the properties also carry
+summary.waived, summary.baselined and summary.expired_waivers (a scan
+without waivers or baseline keeps its XML as it was).
 
 Text that XML 1.0 cannot carry (control characters, lone surrogates) is
 written as a backslash escape ("\\x07"); ElementTree escapes the rest.
@@ -43,6 +52,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from ..model import Finding, Report
+from ..values import format_time
 
 _WORDS = {
     "en": {
@@ -51,6 +61,8 @@ _WORDS = {
         "severity": "severity",
         "penalty": "penalty",
         "fix": "fix",
+        "expired": "expired {expires}: no longer waives",
+        "why": "reason: {reason}\nowner: {owner}",
     },
     "zh": {
         "clean": "{n}个文档未发现问题",
@@ -58,6 +70,8 @@ _WORDS = {
         "severity": "严重程度",
         "penalty": "处罚",
         "fix": "整改",
+        "expired": "已于 {expires} 过期：不再豁免",
+        "why": "原因：{reason}\n负责人：{owner}",
     },
 }
 #: what XML 1.0 cannot hold: C0 controls but tab, LF and CR; surrogates; U+FFFE and U+FFFF
@@ -115,13 +129,22 @@ def render(report: Report, *, lang: str = "en", color: bool = False, pack: Any =
             counts["skipped"] += 1
         cases.append(case)
 
+    for w in report.expired_waivers:
+        case = _case("waiver", f"{w.where}: {w.rule} {w.document}" + (f" {w.path}" if w.path else ""))
+        _child(case, "skipped", words["why"].format(reason=w.reason, owner=w.owner),
+               message=words["expired"].format(expires=format_time(w.expires)))
+        counts["skipped"] += 1
+        cases.append(case)
+
     totals = {"tests": str(len(cases)), **{k: str(v) for k, v in counts.items()}}
     root = ET.Element("testsuites", {"name": "compliance", **totals})
     suite = ET.SubElement(root, "testsuite", {"name": "compliance", **totals})
     properties = ET.SubElement(suite, "properties")
     summary = report.summary()
     facts = _flat(report.metadata)
-    for key in ("documents", "read", "findings", "errors", "not_evaluated"):
+    excuses = ("waived", "baselined", "expired_waivers")
+    for key in ("documents", "read", "findings", "errors", "not_evaluated",
+                *(excuses if any(summary[k] for k in excuses) else ())):
         facts[f"summary.{key}"] = summary[key]
     for name, value in facts.items():
         ET.SubElement(properties, "property", {"name": _safe(name), "value": _safe(_str(value))})

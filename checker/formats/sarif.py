@@ -43,9 +43,16 @@ The mapping (one log, one run):
   entry of `errors` as properties), then each rule not evaluated (level
   note, descriptor "not-evaluated"; level error, descriptor "rule-failed",
   when the rule failed), with `associatedRule` and the document's location.
+  `toolConfigurationNotifications` (only when a waiver of --waivers has
+  expired: a condition of the scan's configuration, not of its run): one
+  per expired waiver (level warning, descriptor "expired-waiver", appended
+  to the driver's notifications only then), with `associatedRule`, the
+  waiver file as location and the entry of `expired_waivers` as
+  properties: a job that fails because a waiver expired says why.
 - run `properties`: `metadata` (tool, version, policy pack name, version
   and content hash, as_of, lang: what it takes to reproduce the audit) and
-  `summary`, both as in the JSON report; run `language` is `lang`.
+  `summary`, both as in the JSON report (the summary counts the waived and
+  baselined findings and the expired waivers); run `language` is `lang`.
 
 Pure: the log is built from the report and the pack alone, and the same
 report gives the same text.
@@ -78,17 +85,23 @@ _WORDS = {
         "input-error": "A document could not be read, or is not a valid snapshot; it was not checked.",
         "not-evaluated": "A rule applies to a document but lacked the data to decide (e.g. the merchant was not in the scan).",
         "rule-failed": "A rule failed on a document (a defect of the rule); its other rules' findings still stand.",
+        "expired-waiver": "A waiver of --waivers has expired: it no longer waives the findings it names.",
+        "expired": "{rule} {document}{path}: the waiver expired {expires}; it no longer waives ({reason}; {owner})",
     },
     "zh": {
         "remedy": "整改方案",
         "input-error": "文档无法读取或不是有效的快照，未检查。",
         "not-evaluated": "规则适用于该文档，但缺少判定所需的数据（例如商家不在本次扫描中）。",
         "rule-failed": "规则在该文档上执行失败（规则缺陷）；其他规则的结果仍然有效。",
+        "expired-waiver": "--waivers 中的豁免已过期：不再豁免其所列的问题。",
+        "expired": "{rule} {document}{path}：豁免已于 {expires} 过期，不再生效（{reason}；{owner}）",
     },
 }
 _NOTIFICATIONS = (("input-error", "InputError", "error"), ("not-evaluated", "NotEvaluated", "note"),
                   ("rule-failed", "RuleFailed", "error"))
-_NOTIFICATION_INDEX = {id_: i for i, (id_, _, _) in enumerate(_NOTIFICATIONS)}
+#: described only in a log that has one (a scan without waivers keeps its log as it was)
+_EXPIRED = ("expired-waiver", "ExpiredWaiver", "warning")
+_NOTIFICATION_INDEX = {id_: i for i, (id_, _, _) in enumerate((*_NOTIFICATIONS, _EXPIRED))}
 
 
 def render(report: Report, *, lang: str = "en", color: bool = False, pack: Any = None) -> str:
@@ -105,13 +118,15 @@ def sarif_log(report: Report, *, lang: str = "en", pack: Any = None) -> dict[str
     driver["rules"] = rules
     driver["notifications"] = [
         {"id": id_, "name": name, "shortDescription": {"text": words[id_]}, "defaultConfiguration": {"level": level}}
-        for id_, name, level in _NOTIFICATIONS
+        for id_, name, level in (*_NOTIFICATIONS, *((_EXPIRED,) if report.expired_waivers else ()))
     ]
     notifications = [_error(e) for e in report.errors] + [_unevaluated(n, index) for n in report.not_evaluated]
-    invocation = {
+    invocation: dict[str, Any] = {
         "executionSuccessful": not report.errors and not any(n.failed for n in report.not_evaluated),
         "toolExecutionNotifications": notifications,
     }
+    if report.expired_waivers:
+        invocation["toolConfigurationNotifications"] = [_expired(w, index, words) for w in report.expired_waivers]
     run = {
         "tool": {"driver": driver},
         "invocations": [invocation],
@@ -281,6 +296,33 @@ def _unevaluated(n: NotEvaluated, index: dict[str, int]) -> dict[str, Any]:
         "locations": [_location(*n.document.file_and_line(), n.document, "")],
         "properties": n.to_dict(),
     }
+
+
+def _expired(w: Any, index: dict[str, int], words: dict[str, str]) -> dict[str, Any]:
+    """An expired waiver (waivers.Waiver): not an error of the scan (the scan ran, and the findings it
+    waived are results again), a warning about its configuration."""
+    rule: dict[str, Any] = {"id": w.rule}
+    if w.rule in index:  # always with the pack the waiver was checked against
+        rule["index"] = index[w.rule]
+    entry = w.to_dict()
+    text = words["expired"].format(**{**entry, "path": f" {w.path}" if w.path else ""})
+    out: dict[str, Any] = {
+        "descriptor": {"id": "expired-waiver", "index": _NOTIFICATION_INDEX["expired-waiver"]},
+        "associatedRule": rule,
+        "level": "warning",
+        "message": {"text": text},
+    }
+    location = _location(waiver_file(w.where) or "", None, None, "")
+    if location:
+        out["locations"] = [location]
+    out["properties"] = entry
+    return out
+
+
+def waiver_file(where: str) -> str | None:
+    """The file a waiver was written in, from its `where` ("ci/waivers.toml: waiver[3]" -> "ci/waivers.toml")."""
+    file, sep, _ = where.rpartition(": waiver[")
+    return file if sep else None
 
 
 def _location(file: str, line: int | None, document: DocumentRef | None, pointer: str) -> dict[str, Any]:
