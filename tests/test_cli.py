@@ -65,7 +65,7 @@ def test_exit_0_when_clean(tmp_path: Path) -> None:
     """Every document read, nothing at or above --fail-on: exit 0."""
     path = write_json(tmp_path / "p.json", SWEATER)
     code, out, _ = run("scan", str(path))
-    assert (0, "1 document(s) checked, 0 finding(s) (no findings), 0 unreadable or invalid, 0 rule(s) not evaluated\n") == (code, out)
+    assert (0, "1 document(s) checked, 0 finding(s) (no findings), 0 unreadable or invalid, 0 rule check(s) not evaluated\n") == (code, out)
 
 
 def test_exit_1_on_a_finding_and_fail_on_threshold(tmp_path: Path) -> None:

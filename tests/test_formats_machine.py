@@ -419,7 +419,7 @@ def test_github_escapes_data_and_properties(fixtures_report: Report) -> None:
         "::notice file=my dir/s.json,title=marketing/gold-only not evaluated::no merchant",
         "::error file=x.jsonl,line=2,title=tier-anomaly/bait-tier failed::ZeroDivisionError",
         ("compliance: 4 document(s) checked, 3 finding(s) (1 error, 1 warning, 1 advice), 1 unreadable or invalid, "
-         "2 rule(s) not evaluated"),
+         "2 rule check(s) not evaluated"),
     ] == lines
     assert "a%25b%0D%0Ac%3Ad%2Ce" == github.escape_property("a%b\r\nc:d,e")
     assert "a%25b%0D%0Ac:d,e" == github.escape_data("a%b\r\nc:d,e")
@@ -468,4 +468,4 @@ def test_a_clean_scan_in_every_format(tmp_path: Path, policies: Any) -> None:
     assert [] == run["results"] and run["invocations"][0]["executionSuccessful"] is True
     assert {"tests": 1, "failures": 0, "errors": 0, "skipped": 0} == counts(junit_of(report))
     assert [("compliance: 1 document(s) checked, 0 finding(s) (no findings), 0 unreadable or invalid, "
-             "0 rule(s) not evaluated")] == github.render(report).splitlines()
+             "0 rule check(s) not evaluated")] == github.render(report).splitlines()

@@ -288,7 +288,7 @@ def test_all_files_are_checked_in_one_run_and_the_worst_status_wins(listings: Pa
     assert 1 == len(summaries), output  # one process for all the files
     jsonl_documents = len((PRODUCTS / "tier-tables.jsonl").read_text("utf-8").splitlines())
     assert summaries[0].startswith(f"{3 + jsonl_documents} document(s) checked"), output
-    assert summaries[0].endswith("1 unreadable or invalid, 0 rule(s) not evaluated"), output
+    assert summaries[0].endswith("1 unreadable or invalid, 0 rule check(s) not evaluated"), output
 
 
 def test_git_commit_checks_the_changed_files_only(

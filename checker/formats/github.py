@@ -48,7 +48,7 @@ _WORDS: dict[str, dict[str, Any]] = {
         "not_evaluated": "{rule} not evaluated",
         "failed": "{rule} failed",
         "summary": "compliance: {documents} document(s) checked, {findings} finding(s) ({sev}), "
-                   "{errors} unreadable or invalid, {not_evaluated} rule(s) not evaluated",
+                   "{errors} unreadable or invalid, {not_evaluated} rule check(s) not evaluated",
         "clean": "no findings",
         "severity": {"error": "error", "warning": "warning", "advice": "advice"},
         "expired_title": "waiver expired: {rule}",
@@ -62,7 +62,7 @@ _WORDS: dict[str, dict[str, Any]] = {
         "not_evaluated": "{rule} 未评估",
         "failed": "{rule} 执行失败",
         "summary": "compliance：已检查{documents}个文档，发现{findings}个问题（{sev}），{errors}个无法读取或无效，"
-                   "{not_evaluated}条规则未评估",
+                   "{not_evaluated}项规则检查未评估",
         "clean": "未发现问题",
         "severity": {"error": "错误", "warning": "警告", "advice": "建议"},
         "expired_title": "豁免已过期：{rule}",
