@@ -287,6 +287,10 @@ def _receive(process: Any, connection: Any) -> tuple[Any, ...]:
         message = connection.recv()
     except (EOFError, OSError):
         process.join()
+        if process.exitcode is not None and process.exitcode < 0:  # killed: no defect of ours, as a rule
+            name = signal.Signals(-process.exitcode).name if -process.exitcode in signal.valid_signals() else ""
+            raise ScanStopped(f"a scan worker was killed ({name or -process.exitcode}: out of memory, or stopped "
+                              "by someone?); run with fewer --jobs if memory is short") from None
         raise RuntimeError(f"a scan worker ended unexpectedly (exit code {process.exitcode})") from None
     if message[0] == _FAILED:
         _, error, text = message

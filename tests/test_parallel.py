@@ -6,6 +6,7 @@ No test here is timed (bench/scan_bench.py measures the speed-up).
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from checker.cli import cli
+from checker.model import ScanStopped
 
 from .conftest import LINEN, ROOT, SWEATER, doc, write_json
 from .test_bench_corpus import corpus
@@ -193,6 +195,17 @@ def test_a_worker_that_ends_without_a_word_is_an_error_not_a_hang(generated: Pat
 
     monkeypatch.setattr(checker.parallel, "_check", dies)
     with pytest.raises(RuntimeError, match=r"a scan worker ended unexpectedly \(exit code 3\)"):
+        scan(str(generated), "--format", "jsonl", "--jobs", "2")
+    assert not multiprocessing.active_children()
+
+    def killed(state: dict, unit: list) -> object:
+        if unit[0].__class__.__name__ == "Lines" and unit[0].first > 1000:
+            os.kill(os.getpid(), signal.SIGKILL)  # as the kernel kills a process when memory runs out
+        return real(state, unit)
+
+    # no 'internal error ... please report it', as for a defect: the scan stops saying what happened (exit 2)
+    monkeypatch.setattr(checker.parallel, "_check", killed)
+    with pytest.raises(ScanStopped, match=r"a scan worker was killed \(SIGKILL: out of memory, or stopped by"):
         scan(str(generated), "--format", "jsonl", "--jobs", "2")
     assert not multiprocessing.active_children()
 
