@@ -84,6 +84,8 @@ class Page(HTMLParser):
             self.bars[self._svg or ""] = []
         elif tag == "g" and self._svg:
             self.bars[self._svg].append(a)
+        elif tag == "rect" and self._svg and self.bars[self._svg]:
+            self.bars[self._svg][-1]["width"] = float(a["width"] or 0)
         elif tag == "table":
             self._table = a.get("id")
             self.rows[self._table or ""] = []
@@ -105,6 +107,8 @@ class Page(HTMLParser):
             self._open.append((tag, ("meta", a["data-meta"])))
         elif tag == "td" and "data-count" in a and self._row is not None:
             self._open.append((tag, ("count", self._row)))
+        elif tag == "text" and a.get("class") == "n" and self._svg and self.bars[self._svg]:
+            self._open.append((tag, ("bar", self.bars[self._svg][-1])))
         if self._open and self._open[-1][0] == tag:
             self._open[-1] = (tag, (*self._open[-1][1], []))
 
@@ -126,6 +130,8 @@ class Page(HTMLParser):
                 self.meta[target[1]] = text
             elif target[0] == "count":
                 target[1]["count"] = int(text)
+            elif target[0] == "bar":
+                target[1]["number"] = text  # the count written after the bar
         if tag == "svg":
             self._svg = None
         elif tag == "table":
@@ -226,6 +232,33 @@ def hostile_report(merchants: int = 1, per_merchant: int = 1) -> Report:
     )
 
 
+#: the engine's words for a rule that lacked its merchant (checker/engine.py)
+MISSING = "merchant {} is not in the scan (no valid merchant document of this id); the rule needs the merchant's data"
+
+
+def unevaluated_report(merchants: int = 3, per_merchant: int = 1700, errors: int = 600) -> Report:
+    """A catalog without its merchants' file, as a report: per_merchant listings of each merchant lacked
+    their merchant, one rule failed on a listing of M-07 (named by the listing's finding, not the reason),
+    and `errors` lines could not be read."""
+    unevaluated = [
+        NotEvaluated("marketing/gold-only", "marketing", DocumentRef("product", f"P-{m}-{i}", f"c.jsonl:{i}"),
+                     MISSING.format(f"M-{m:02d}"))
+        for m in range(merchants)
+        for i in range(per_merchant)
+    ]
+    listing = DocumentRef("product", "P-FAILED", "c.jsonl:99999")
+    unevaluated.insert(len(unevaluated) // 2, NotEvaluated("epr/de-registration", "epr", listing,
+                                                           "the rule failed on this document: KeyError: 'x'; please report it",
+                                                           failed=True))
+    finding = Finding("quality/x", "quality", "advice", None, listing, "M-07", "/title", "m", "r", "P-FAILED")
+    return Report(
+        (finding,),
+        tuple(InputError("broken.jsonl", n, "", f"not valid JSON (line-{n})") for n in range(1, errors + 1)),
+        tuple(unevaluated),
+        documents=len(unevaluated) + errors,
+    )
+
+
 # -- without a browser
 
 
@@ -294,6 +327,65 @@ def test_merchant_chart_top_20_and_others() -> None:
     assert ("data-others", 1 + 2 + 3 + 4 + 5) == ("data-others" in bars[20] and "data-others", int(bars[20]["data-count"]))
     assert 21 == len(bars)
     assert 25 == len(page.options["filter-merchant"]) - 1  # every merchant can be filtered on
+    # the bars are to scale: the top merchant's the full 300 px, the others' 15 findings 15/25 of it
+    assert [300 * (25 - m) / 25 for m in range(20)] == pytest.approx([bar["width"] for bar in bars[:20]], abs=0.05)
+    assert (180.0, "15", False) == (bars[20]["width"], bars[20]["number"], "data-capped" in bars[20])
+
+
+def merchant_findings(counts: dict[str, int]) -> tuple[Finding, ...]:
+    """`count` advice findings for each merchant."""
+    return tuple(
+        Finding("quality/x", "quality", "advice", None, DocumentRef("product", f"P-{m}-{i}", "f.json"), m, "/title", "m", "r")
+        for m, count in counts.items()
+        for i in range(count)
+    )
+
+
+def test_merchant_chart_is_scaled_on_the_named_merchants() -> None:
+    """Many merchants with a few findings each (a 50,000-document catalog: 969 "others" with 27,170
+    findings, the top merchant 184): the named bars are scaled on the top merchant, not on "others",
+    whose bar is capped at the full width, marked as cut, with its number written."""
+    named = {f"M-{m:02d}": 40 - m for m in range(20)}  # 40 down to 21
+    rest = {f"M-R{m:03d}": 3 for m in range(300)}  # 900 findings in all, 22 times the top merchant's
+    page = Page(html_format.render(Report(merchant_findings({**named, **rest}), (), (), 0)))
+    bars = page.bars["chart-merchant"]
+    assert list(named) == [bar["data-key"] for bar in bars[:20]]
+    widths = [bar["width"] for bar in bars[:20]]
+    assert 300 == widths[0] and [300 * n / 40 for n in named.values()] == pytest.approx(widths, abs=0.05)
+    assert widths[-1] > 150  # the 20th merchant, 21 findings, still half the top's: not a sliver
+    others = bars[20]
+    assert ("900", 300.0) == (others["number"], others["width"])
+    assert "data-others" in others and "data-capped" in others
+    assert all("data-capped" not in bar for bar in bars[:20])
+    # "others" below the top merchant's count is drawn to scale, not capped
+    page = Page(html_format.render(Report(merchant_findings({**named, **{f"M-R{m}": 1 for m in range(30)}}), (), (), 0)))
+    others = page.bars["chart-merchant"][20]
+    assert (225.0, "30", False) == (others["width"], others["number"], "data-capped" in others)
+
+
+def test_not_evaluated_rows_name_their_merchant_and_can_be_filtered(scanned: Report) -> None:
+    """Each rule not evaluated has its row, with the merchant it lacked (from the engine's reason) or, for
+    a rule that failed, the merchant of the document's findings; a filter bar picks a merchant (most
+    entries first), an outcome or a text; the errors have a text filter."""
+    page = Page(html_format.render(scanned))
+    rows = page.rows["not-evaluated"]
+    assert len(scanned.not_evaluated) == len(rows)
+    for entry, row in zip(scanned.not_evaluated, rows, strict=True):
+        assert f"merchant {row['data-merchant']} is not in the scan" in entry.reason
+        assert row["data-merchant"] in row["text"]  # in a column of its own
+    by_merchant = Counter(row["data-merchant"] for row in rows)
+    assert ["", *sorted(by_merchant, key=lambda m: (-by_merchant[m], m))] == page.options["not-evaluated-filter-merchant"]
+    assert ["", "failed", "lacked"] == page.options["not-evaluated-filter-outcome"]
+    assert str(len(rows)) == page.ids["count-visible-not-evaluated"]
+    assert {"filter-text", "not-evaluated-filter-text", "errors-filter-text"} <= set(page.classes)
+    assert str(len(scanned.errors)) == page.ids["count-visible-errors"]
+
+    report = unevaluated_report(per_merchant=2, errors=1)
+    page = Page(html_format.render(report))
+    merchants = [row["data-merchant"] for row in page.rows["not-evaluated"]]
+    assert ["M-00", "M-00", "M-01", "M-07", "M-01", "M-02", "M-02"] == merchants
+    assert ["data-failed" in row for row in page.rows["not-evaluated"]] == [False] * 3 + [True] + [False] * 3
+    assert ["", "M-00", "M-01", "M-02", "M-07"] == page.options["not-evaluated-filter-merchant"]
 
 
 def test_top_rules_have_titles_from_the_pack(scanned: Report, pack: Any) -> None:
@@ -524,3 +616,55 @@ def test_browser_filter_by_status(excused: dict[str, Any], browser: Any, tmp_pat
     dom = dump_dom(excused["file"].as_uri() + "#status=open", tmp_path / "profile")
     (row,) = dom.visible()
     assert "P-NEW" in row["text"] and "1" == dom.ids["count-visible"]
+
+
+@needs_chromium
+def test_browser_pages_and_filters_not_evaluated_and_errors(tmp_path: Path, browser: Any) -> None:
+    """A catalog without its merchants: 5,101 rules not evaluated and 600 unreadable lines are shown 500 at a
+    time, as the findings are (all laid out, the page took 13 s to load in chromium for 44,786 of them and
+    was 2.5 million px tall); a merchant, the outcome or a text picks some, and the URL says which."""
+    # expect(), not wait_for_function(): that evaluates a string, which the page's CSP forbids
+    from playwright.sync_api import expect
+
+    report = unevaluated_report()
+    path = tmp_path / "unevaluated.html"
+    path.write_text(html_format.render(report), encoding="utf-8")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(path.as_uri())
+    ne, errors = "#not-evaluated tbody tr", "#errors tbody tr"
+    assert (5101, 600) == (page.locator(ne).count(), page.locator(errors).count())  # every entry has its row
+    assert ("5101", 500) == (page.inner_text("#count-visible-not-evaluated"), page.locator(ne + ":visible").count())
+    assert ("600", 500) == (page.inner_text("#count-visible-errors"), page.locator(errors + ":visible").count())
+    assert page.evaluate("document.body.scrollHeight") < 80_000  # 1,100 rows laid out, not 5,700
+    assert 1 == visible_rows(page)  # the findings are filtered on their own
+
+    page.click("#not-evaluated-filter-more")
+    assert 1000 == page.locator(ne + ":visible").count()
+    page.select_option("#not-evaluated-filter-merchant", "M-01")
+    assert ("1700", 500) == (page.inner_text("#count-visible-not-evaluated"), page.locator(ne + ":visible").count())
+    assert page.url.endswith("#not-evaluated-merchant=M-01")
+    page.select_option("#not-evaluated-filter-merchant", "M-07")  # the rule that failed, on a listing of M-07
+    assert "P-FAILED" in page.locator(ne + ":visible").inner_text()
+    page.click("#not-evaluated-filter-reset")
+    page.select_option("#not-evaluated-filter-outcome", "failed")
+    assert ("1", 1) == (page.inner_text("#count-visible-not-evaluated"), page.locator(ne + ":visible").count())
+    page.select_option("#not-evaluated-filter-outcome", "lacked")
+    assert "5100" == page.inner_text("#count-visible-not-evaluated")
+    page.click("#not-evaluated-filter-reset")
+    page.fill("#not-evaluated-filter-text", "p-2-169")  # P-2-169 and P-2-1690 ... P-2-1699
+    expect(page.locator("#count-visible-not-evaluated")).to_have_text("11")  # the script waits for a pause in typing
+    assert 11 == page.locator(ne + ":visible").count()
+
+    page.fill("#errors-filter-text", "(line-59")  # line-59 and line-590 ... line-599
+    expect(page.locator("#count-visible-errors")).to_have_text("11")  # the script waits for a pause in typing
+    assert 11 == page.locator(errors + ":visible").count()
+    assert page.url.endswith("#not-evaluated-q=p-2-169&errors-q=(line-59")
+    page.click("#errors-filter-reset")
+    assert 500 == page.locator(errors + ":visible").count()
+
+    # a shared view: the findings' and the not-evaluated filters from the URL
+    dom = dump_dom(path.as_uri() + "#merchant=M-07&not-evaluated-merchant=M-02", tmp_path / "profile")
+    assert ("1", "1700", "600") == (dom.ids["count-visible"], dom.ids["count-visible-not-evaluated"],
+                                    dom.ids["count-visible-errors"])
+    visible = dom.visible("not-evaluated")
+    assert 500 == len(visible) and {"M-02"} == {row["data-merchant"] for row in visible}
