@@ -106,7 +106,12 @@ def _maybe_inexact(text: bytes) -> bool:
 def _inexact_lines(lines: list[bytes], first: int) -> Container[int]:
     """The numbers of the lines (the first being `first`) for which _inexact holds."""
     text = b"\n".join(lines)
-    begins = _inexact_begins(text, text.translate(_NUMERIC))
+    shape = text.translate(_NUMERIC)
+    # two searches first, as _maybe_inexact: most batches have no shape (the workers test 1,000 lines at a
+    # time: 85 ms per 20,000 lines, where the four searches of _inexact_begins alone took 117)
+    if _MAYBE_LONG not in shape and _MAYBE_EXPONENT.search(shape) is None:
+        return ()
+    begins = _inexact_begins(text, shape)
     if not begins:
         return ()
     numbers = set()
