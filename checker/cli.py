@@ -6,8 +6,10 @@ only for what it runs (verify with `python -X importtime`).
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import sys
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -96,7 +98,7 @@ def _emit(report: Any, fmt: str, lang: str, output: str | None, pack: Any = None
     color = output is None and fmt == "text" and sys.stdout.isatty()
     text = render(report, fmt, lang=lang, color=color, pack=pack)
     if output:
-        with open(output, "w", encoding="utf-8") as f:
+        with _naming(output), open(output, "w", encoding="utf-8") as f:
             f.write(text)
     else:
         click.echo(text, nl=False)
@@ -144,22 +146,38 @@ def scan(paths: tuple[str, ...], fmt: str, fail_on: str, as_of: Any, lang: str, 
     # an unwritable -o fails before the scan; 64 KB at a time rather than 8 (a write every ~100 findings, not
     # ~13: 0.3-0.5 us a finding less)
     out = open(output, "w", encoding="utf-8", buffering=1 << 16) if output else sys.stdout
-    try:
-        results = writer(fmt, out, lang=lang, color=output is None and fmt == "text" and sys.stdout.isatty(),
-                         pack=compiled.pack)
-        jobs = _jobs(jobs, paths)
-        with _progress(paths, output) as progress:
-            report = scan_paths(list(paths), compiled, as_of=when, lang=lang, validators=reference_validators(),
-                                observer=observer, sink=results, jobs=jobs, progress=progress, excuses=excuses,
-                                exclude=exclude)
-        code = report.exit_code(fail_on, strict)
-        if radar:
-            code = max(code, _record(radar, compiled, report))
-        results.end(report)
-    finally:
-        if output:
-            out.close()
+    with _naming(output):
+        try:
+            results = writer(fmt, out, lang=lang, color=output is None and fmt == "text" and sys.stdout.isatty(),
+                             pack=compiled.pack)
+            jobs = _jobs(jobs, paths)
+            with _progress(paths, output) as progress:
+                report = scan_paths(list(paths), compiled, as_of=when, lang=lang,
+                                    validators=reference_validators(), observer=observer, sink=results, jobs=jobs,
+                                    progress=progress, excuses=excuses, exclude=exclude)
+            code = report.exit_code(fail_on, strict)
+            if radar:
+                code = max(code, _record(radar, compiled, report))
+            results.end(report)
+        finally:
+            if output:
+                out.close()
     sys.exit(code)
+
+
+@contextlib.contextmanager
+def _naming(output: str | None) -> Iterator[None]:
+    """An error writing the report names its file: 'No space left on device: report.jsonl' (the OSError of a
+    write has no file name; main() prints it)."""
+    try:
+        yield
+    except OSError as e:
+        if output and e.filename is None and e.errno in _WRITE_ERRORS:
+            e.filename = output
+        raise
+
+
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
 
 
 def _not_input(paths: tuple[str, ...], output: str | None) -> frozenset[str]:

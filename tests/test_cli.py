@@ -334,3 +334,12 @@ def test_the_text_report_groups_many_rules_not_evaluated_and_totals_the_families
     assert 3 == len(grouped)  # one a missing merchant
     assert len(skipped) == sum(int(line.split()[0]) for line in grouped)
     assert "by family: discount-floor 30, tier-anomaly 30" == out.splitlines()[-1]  # the most first, then by name
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full (a device that is always full)")
+def test_a_full_disk_names_the_report_file() -> None:
+    """'compliance: No space left on device' did not say which file: the report's is named, exit 2."""
+    for command in (["scan", str(ROOT / "fixtures")], ["check", str(ROOT / "fixtures" / "products" / "linen-dress.json")]):
+        result = compliance(*command, "-o", "/dev/full", "--as-of", AS_OF)
+        assert 2 == result.returncode
+        assert "compliance: No space left on device: /dev/full" in result.stderr
