@@ -339,7 +339,8 @@ def test_the_text_report_groups_many_rules_not_evaluated_and_totals_the_families
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full (a device that is always full)")
 def test_a_full_disk_names_the_report_file() -> None:
     """'compliance: No space left on device' did not say which file: the report's is named, exit 2."""
-    for command in (["scan", str(ROOT / "fixtures")], ["check", str(ROOT / "fixtures" / "products" / "linen-dress.json")]):
+    listing = str(ROOT / "fixtures" / "products" / "linen-dress.json")
+    for command in (["scan", str(ROOT / "fixtures")], ["check", listing]):
         result = compliance(*command, "-o", "/dev/full", "--as-of", AS_OF)
         assert 2 == result.returncode
         assert "compliance: No space left on device: /dev/full" in result.stderr

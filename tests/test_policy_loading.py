@@ -65,7 +65,8 @@ def test_the_valid_policy_loads_and_works(tmp_path: Path) -> None:
     "old, new, message",
     [
         ('severity = "error"', 'sevrity = "error"',
-         "p.toml: rule tier-anomaly/range-max-above-min: missing 'severity'"),
+         "p.toml: rule tier-anomaly/range-max-above-min: missing 'severity' (unknown key(s) ('sevrity' was "
+         "unexpected); misspelt?)"),
         ('kind = "product"\ntitle', 'kind = "product"\nsevrity = 1\ntitle',
          "p.toml: rule tier-anomaly/range-max-above-min: unknown key(s) ('sevrity' was unexpected)"),
         ('severity = "error"', 'severity = "fatal"',

@@ -127,7 +127,15 @@ def schema_error(schema: str, doc: Any) -> Any:
     with open(os.path.join(schemas_dir(), schema), encoding="utf-8") as f:
         validator = jsonschema.Draft202012Validator(json.load(f))
     errors = sorted(validator.iter_errors(doc), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    return errors[0] if errors else None
+    if not errors:
+        return None
+    first = errors[0]
+    if first.validator == "required":  # a misspelt key: say so beside the one missing ("requires" for "require")
+        strays = [e for e in errors[1:]
+                  if e.validator == "additionalProperties" and e.absolute_path == first.absolute_path]
+        if strays:
+            first.stray = strays[0]
+    return first
 
 
 def dotted(path: Any) -> str:
@@ -152,7 +160,11 @@ def _validate(shown: str, doc: dict[str, Any]) -> None:
 def _schema_message(error: Any) -> str:
     if error.validator == "required":
         missing = [name for name in error.validator_value if name not in error.instance]
-        return "missing " + ", ".join(repr(m) for m in missing)
+        said = "missing " + ", ".join(repr(m) for m in missing)
+        stray = getattr(error, "stray", None)
+        if stray is not None:  # "missing 'require' (unknown key(s) ('requires' was unexpected); misspelt?)"
+            said += f" ({_schema_message(stray)}; misspelt?)"
+        return said
     if error.validator == "additionalProperties":
         return error.message.replace("Additional properties are not allowed", "unknown key(s)")
     if error.validator == "pattern" and isinstance(error.schema, dict) and "description" in error.schema:
