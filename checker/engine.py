@@ -266,13 +266,21 @@ _ITEM_PATH = re.compile(r"/items/(\d+)(?:/|$)")
 
 
 def _item_listing(order: dict, path: str) -> str | None:
-    """The listing embedded in the order item a path points into (/items/N/...), or None."""
+    """The id of the listing embedded in the order item a path points into (/items/N/...), or None."""
+    listing = item_listing(order, path)
+    return listing.get("id") if listing is not None else None
+
+
+def item_listing(order: dict, path: str) -> dict | None:
+    """The listing embedded in the order item a path points into (/items/N/...), or None (the radar's
+    observer reads the page it shows)."""
     item = _ITEM_PATH.match(path)
     if item is not None:
         try:
-            return order["items"][int(item.group(1))]["listing"]["id"]
+            listing = order["items"][int(item.group(1))]["listing"]
         except (IndexError, KeyError, TypeError):
             return None
+        return listing if listing.__class__ is dict else None
     return None
 
 

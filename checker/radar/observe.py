@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import re
 from typing import Any, Iterable
 
 import attrs
@@ -151,17 +150,12 @@ def shows(page_now: str, made_on: str) -> bool:
     return all(now.get(name) == value for name, value in then.items())
 
 
-_ITEM = re.compile(r"/items/(\d+)(?:/|$)")
-
-
 def _quoted_page(order: dict[str, Any], path: str) -> str | None:
     """The page the order item a finding points into (/items/N/...) was made on, or None."""
-    item = _ITEM.match(path)
-    try:
-        listing = order["items"][int(item.group(1))]["listing"] if item else None
-    except (IndexError, KeyError, TypeError):
-        return None
-    return page(listing) if isinstance(listing, dict) else None
+    from ..engine import item_listing
+
+    listing = item_listing(order, path)
+    return page(listing) if listing is not None else None
 
 
 def _plain(value: Any) -> str:
