@@ -95,26 +95,24 @@ class Ladder:
     #: sha256 of the ladder file: recorded with each scan in the ledger
     content_hash: str
 
-    def earlier_count(self, earlier: Iterable[_dt.datetime], opened_at: _dt.datetime) -> int:
+    def earlier_count(self, earlier: Iterable[_dt.datetime], opened_at: _dt.datetime, *, after: bool = False) -> int:
         """How many of the merchant's tasks of the class (opening times `earlier`) count before one
         opened at `opened_at`: those opened strictly before (the problems one scan finds at once are one
-        round of penalties, not repeats of each other), within the look-back window if there is one."""
+        round of penalties, not repeats of each other), within the look-back window if there is one.
+        `after`: for one opened however soon after `opened_at` (those opened at it count too: a later scan
+        is a later round; the window is the one of a moment later)."""
         opened_at = _utc(opened_at)
         since = None if self.window_days is None else opened_at - _dt.timedelta(days=self.window_days)
-        return sum(1 for t in map(_utc, earlier) if t < opened_at and (since is None or t > since))
+        return sum(1 for t in map(_utc, earlier)
+                   if (t <= opened_at if after else t < opened_at) and (since is None or t > since))
 
-    def offence(self, earlier: Iterable[_dt.datetime], opened_at: _dt.datetime) -> str:
+    def offence(self, earlier: Iterable[_dt.datetime], opened_at: _dt.datetime, *, after: bool = False) -> str:
         """`first` or `repeat` (see earlier_count)."""
-        return REPEAT if self.earlier_count(earlier, opened_at) >= self.repeat_count else FIRST
+        return REPEAT if self.earlier_count(earlier, opened_at, after=after) >= self.repeat_count else FIRST
 
     def next_offence(self, earlier: Iterable[_dt.datetime], as_of: _dt.datetime) -> str:
-        """`first` or `repeat`: the offence a scan after `as_of` would open, however soon after. Every task
-        opened by `as_of` counts (one opened at `as_of` too: a later scan is a later round), within the
-        look-back window as of a moment later (a task opened `window_days` before `as_of` has left it)."""
-        as_of = _utc(as_of)
-        since = None if self.window_days is None else as_of - _dt.timedelta(days=self.window_days)
-        count = sum(1 for t in map(_utc, earlier) if t <= as_of and (since is None or t > since))
-        return REPEAT if count >= self.repeat_count else FIRST
+        """`first` or `repeat`: the offence a scan after `as_of` would open, however soon after."""
+        return self.offence(earlier, as_of, after=True)
 
 
 # -- what a task comes to, as of a time -------------------------------------------------------------
