@@ -115,16 +115,11 @@ def check(
     own created_at. Mappings and tuples are read as JSON objects and arrays;
     the caller's documents are not changed.
     """
-    from .engine import Context, Session, collect_context, needs_context
+    from .engine import check_documents
 
     _check_lang(lang)
     compiled = policies if policies is not None else load_policies()
-    items = [(_plain(doc), "<input>", None, i) for i, doc in enumerate(documents)]
-    when = _as_of(as_of)
-    context = collect_context(items, compiled.validators, compiled, when) if needs_context(compiled) else Context()
-    session = Session(compiled, as_of=when, context=context, lang=lang)
-    session.feed(items)
-    return session.report()
+    return check_documents(compiled, [_plain(doc) for doc in documents], _as_of(as_of), lang)
 
 
 def scan(

@@ -265,6 +265,16 @@ class Collector:
 _ITEM_PATH = re.compile(r"/items/(\d+)(?:/|$)")
 
 
+def check_documents(compiled: CompiledPack, documents: list[Any], as_of: _dt.datetime, lang: str = "en") -> Report:
+    """Check documents in memory, plain JSON values (checker.check copies what it is given into them; the
+    invariants' sweeps build them so): merchants among them resolved for the others."""
+    items = [(doc, "<input>", None, i) for i, doc in enumerate(documents)]
+    context = collect_context(items, compiled.validators, compiled, as_of) if needs_context(compiled) else Context()
+    session = Session(compiled, as_of=as_of, context=context, lang=lang)
+    session.feed(items)
+    return session.report()
+
+
 def _item_listing(order: dict, path: str) -> str | None:
     """The id of the listing embedded in the order item a path points into (/items/N/...), or None."""
     listing = item_listing(order, path)

@@ -124,13 +124,9 @@ def scan_case(pack: CompiledPack, documents: list[dict[str, Any]], when: _dt.dat
     JSON values: the cases are built plain, and are not changed by a check. The sweeps check a few
     thousand cases (864 promotions at 3 times), and verify runs in a pre-commit hook: the copy was half
     the time (0.03 s of 0.06 s per 864 cases). tests/test_invariants_review.py checks they agree."""
-    from ..engine import Context, Session, collect_context, needs_context
+    from ..engine import check_documents
 
-    items = [(doc, "<input>", None, i) for i, doc in enumerate(documents)]
-    context = collect_context(items, pack.validators, pack, when) if needs_context(pack) else Context()
-    session = Session(pack, as_of=when, context=context)
-    session.feed(items)
-    return session.report()
+    return check_documents(pack, documents, when)
 
 
 def out_of_force(pack: CompiledPack, families: tuple[str, ...], when: _dt.datetime) -> str:
