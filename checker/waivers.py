@@ -54,6 +54,8 @@ class Waiver:
     expires: _dt.datetime
     #: where it was written: "waivers.toml: waiver[3]"
     where: str
+    #: the file it was written in (the reports that point at the file: SARIF, GitHub)
+    file: str | None = None
 
     def matches(self, finding: Finding) -> bool:
         return (finding.rule == self.rule and finding.document.id == self.document
@@ -190,7 +192,8 @@ def read_waivers(path: str) -> list[Waiver]:
             expires = parse_time(raw["expires"])
         except BadValue:
             raise WaiverError(f"{where}: expires: {raw['expires']!r} is not a date or time") from None
-        out.append(Waiver(raw["rule"], raw["document"], raw.get("path"), raw["reason"], raw["owner"], expires, where))
+        out.append(Waiver(raw["rule"], raw["document"], raw.get("path"), raw["reason"], raw["owner"], expires, where,
+                          path))
     return out
 
 

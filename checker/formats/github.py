@@ -37,7 +37,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import Report
-from .sarif import waiver_file
 
 COMMANDS = {"error": "error", "warning": "warning", "advice": "notice"}
 
@@ -92,7 +91,7 @@ def render(report: Report, *, lang: str = "en", color: bool = False, pack: Any =
     for w in report.expired_waivers:
         entry = w.to_dict()
         data = words["expired"].format(**{**entry, "path": f" {w.path}" if w.path else ""})
-        lines.append(command("warning", data, waiver_file(w.where), None, title=words["expired_title"].format(rule=w.rule)))
+        lines.append(command("warning", data, w.file, None, title=words["expired_title"].format(rule=w.rule)))
     summary = report.summary()
     sev = ", ".join(
         f"{count} {words['severity'][name]}" for name, count in summary["by_severity"].items() if count

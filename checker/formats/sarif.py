@@ -312,17 +312,11 @@ def _expired(w: Any, index: dict[str, int], words: dict[str, str]) -> dict[str, 
         "level": "warning",
         "message": {"text": text},
     }
-    location = _location(waiver_file(w.where) or "", None, None, "")
+    location = _location(w.file or "", None, None, "")
     if location:
         out["locations"] = [location]
     out["properties"] = entry
     return out
-
-
-def waiver_file(where: str) -> str | None:
-    """The file a waiver was written in, from its `where` ("ci/waivers.toml: waiver[3]" -> "ci/waivers.toml")."""
-    file, sep, _ = where.rpartition(": waiver[")
-    return file if sep else None
 
 
 def _location(file: str, line: int | None, document: DocumentRef | None, pointer: str) -> dict[str, Any]:
