@@ -203,14 +203,15 @@ class Session:
             # the same words whichever worker met what: an invalid merchant document is among the errors
             reason = (f"merchant {merchant_id} is not in the scan (no valid merchant document of this id); the rule "
                       "needs the merchant's data")
-            unevaluated.append(NotEvaluated(rule.id, rule.family, ref, reason))
+            unevaluated.append(NotEvaluated(rule.id, rule.family, ref, reason, merchant_id=merchant_id))
         seen = set()
         for rule_index, error in failed:  # once per rule, however many items it failed on
             if rule_index not in seen:
                 seen.add(rule_index)
                 rule = rules[rule_index]
                 reason = f"the rule failed on this document: {type(error).__name__}: {error}; please report it"
-                unevaluated.append(NotEvaluated(rule.id, rule.family, ref, reason, failed=True))
+                unevaluated.append(NotEvaluated(rule.id, rule.family, ref, reason, failed=True,
+                                                merchant_id=merchant_id))
         for entry in unevaluated:
             self.tally.unevaluated(entry)
             self.sink.unevaluated(entry)

@@ -146,6 +146,9 @@ class NotEvaluated:
     reason: str
     #: the rule raised on this document (a defect), rather than lacking data: exit status 2
     failed: bool = False
+    #: the document's merchant (the one lacked, as a rule): for the HTML report's merchant filter; not in
+    #: to_dict, whose shape SNAPSHOTS.md gives
+    merchant_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -238,18 +238,18 @@ MISSING = "merchant {} is not in the scan (no valid merchant document of this id
 
 def unevaluated_report(merchants: int = 3, per_merchant: int = 1700, errors: int = 600) -> Report:
     """A catalog without its merchants' file, as a report: per_merchant listings of each merchant lacked
-    their merchant, one rule failed on a listing of M-07 (named by the listing's finding, not the reason),
+    their merchant, one rule failed on a listing of M-07,
     and `errors` lines could not be read."""
     unevaluated = [
         NotEvaluated("marketing/gold-only", "marketing", DocumentRef("product", f"P-{m}-{i}", f"c.jsonl:{i}"),
-                     MISSING.format(f"M-{m:02d}"))
+                     MISSING.format(f"M-{m:02d}"), merchant_id=f"M-{m:02d}")
         for m in range(merchants)
         for i in range(per_merchant)
     ]
     listing = DocumentRef("product", "P-FAILED", "c.jsonl:99999")
     unevaluated.insert(len(unevaluated) // 2, NotEvaluated("epr/de-registration", "epr", listing,
                                                            "the rule failed on this document: KeyError: 'x'; please report it",
-                                                           failed=True))
+                                                           failed=True, merchant_id="M-07"))
     finding = Finding("quality/x", "quality", "advice", None, listing, "M-07", "/title", "m", "r", "P-FAILED")
     return Report(
         (finding,),
@@ -364,8 +364,8 @@ def test_merchant_chart_is_scaled_on_the_named_merchants() -> None:
 
 
 def test_not_evaluated_rows_name_their_merchant_and_can_be_filtered(scanned: Report) -> None:
-    """Each rule not evaluated has its row, with the merchant it lacked (from the engine's reason) or, for
-    a rule that failed, the merchant of the document's findings; a filter bar picks a merchant (most
+    """Each rule not evaluated has its row, with its merchant (the one it lacked, as the reason says; for a
+    rule that failed, the document's); a filter bar picks a merchant (most
     entries first), an outcome or a text; the errors have a text filter."""
     page = Page(html_format.render(scanned))
     rows = page.rows["not-evaluated"]

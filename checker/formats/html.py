@@ -46,13 +46,12 @@ gives the top rules their titles.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from html import escape
 from typing import Any
 
-from ..model import FAMILIES, DocumentRef, Report
+from ..model import FAMILIES, Report
 
 #: merchants charted by name; the rest are one "others" bar
 TOP_MERCHANTS = 20
@@ -701,24 +700,9 @@ def _expired(report: Report, words: dict[str, str]) -> str:
 
 
 #: how the engine says that a rule lacked the document's merchant (checker/engine.py, `_unevaluated`)
-_MISSING_MERCHANT = re.compile(r"merchant (.+?) is not in the scan \(")
-
-
 def _unevaluated_merchants(report: Report) -> list[str]:
-    """The merchant of each rule not evaluated, "" when none is known.
-
-    An entry does not carry its merchant: it is the one the reason names as missing (nearly every entry:
-    the rule needed it), else that of the document's findings (a rule that failed on a listing).
-    """
-    of_document: dict[DocumentRef, str] = {}
-    for f in report.findings:
-        if f.merchant_id:
-            of_document.setdefault(f.document, f.merchant_id)
-    out = []
-    for entry in report.not_evaluated:
-        named = None if entry.failed else _MISSING_MERCHANT.match(entry.reason)
-        out.append(named.group(1) if named else of_document.get(entry.document, ""))
-    return out
+    """The merchant of each rule not evaluated (the one it lacked, as a rule), "" when none is known."""
+    return [entry.merchant_id or "" for entry in report.not_evaluated]
 
 
 def _unchecked(report: Report, words: dict[str, str]) -> str:
