@@ -19,6 +19,7 @@ so a rule a pack limits in time (effective_from, effective_until) is caught too.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import itertools
 import os
 import sys
@@ -228,14 +229,21 @@ def _promotions(pack: CompiledPack, spec: dict[str, Any]) -> Violation | None:
 ORDER_DATE = _dt.datetime(2022, 12, 28, tzinfo=PLATFORM_TZ)
 
 
+@functools.cache
+def _member_window() -> tuple[_dt.datetime, int]:
+    """When member prices may start, and their least months (platform.toml, read once: a case per order)."""
+    floor = platform()["discount_floor"]
+    return parse_time(floor["earliest_start"]), floor["min_months"]
+
+
 def order_case(
     *, level: str, unit_price: Decimal, discount: Decimal, created_at: _dt.datetime = ORDER_DATE
 ) -> list[dict[str, Any]]:
     """A Gold merchant and an order of 10 units at member price, `created_at` (its rules' clock), on a 6.00
-    listing whose member price runs from 2022-12-01 for 4 months, and on for a month after an order placed
-    later: the order is at a member price the page offered when it was placed."""
-    start = _dt.datetime(2022, 12, 1, tzinfo=PLATFORM_TZ)
-    end = max(fn_add_months(start, 4), fn_add_months(created_at, 1))
+    listing whose member price runs from the earliest start for the least months (platform.toml), and on for
+    a month after an order placed later: the order is at a member price the page offered when it was placed."""
+    start, months = _member_window()
+    end = max(fn_add_months(start, months), fn_add_months(created_at, 1))
     listing = {"id": "P-INV", "merchant_id": "M-INV", "listing_type": "rts", "moq": 1, "created_at": "2022-10-15",
                "price": {"mode": "tiered", "tiers": [{"min_qty": 1, "price": "6.00"}]},
                "promotions": [{"id": "PR-INV", "type": "member-price", "audience": "L2+", "discount": str(discount),
